@@ -1,0 +1,216 @@
+"""Inverse-variance pooling: common-effect and random-effects models (metafor ``rma.uni``).
+
+For k studies with effects yᵢ, sampling variances vᵢ and weights
+wᵢ = 1/(vᵢ + τ̂²) (τ̂² = 0 for the common-effect model ``FE``):
+
+* estimate μ̂ = Σwᵢyᵢ/Σwᵢ, se = (Σwᵢ)^(-1/2), Wald z test and CI
+  (Borenstein et al. 2009, *Introduction to Meta-Analysis*, ch. 11-12;
+  Cochrane Handbook v6.4 §10.3-10.10);
+* ``test='knha'``: Hartung & Knapp (2001, Stat Med 20:3875) / Sidik & Jonkman
+  (2002, Stat Med 21:3153): se² = Σwᵢ(yᵢ-μ̂)² / ((k-1)Σwᵢ), t(k-1) quantiles, no
+  truncation of the scale factor (metafor's default); with k = 1 metafor falls back
+  to z and so does metaall;
+* prediction interval μ̂ ± c·√(se² + τ̂²), c the z (or t(k-1) under knha) quantile,
+  as metafor's ``predict`` (Riley, Higgins & Deeks 2011, BMJ 342:d549); none for ``FE``;
+* Cochran's Q = Σ(yᵢ-μ̂_FE)²/vᵢ on k-1 df; for random effects I² = 100·τ̂²/(τ̂²+ṽ) and
+  H² = (τ̂²+ṽ)/ṽ with the typical within-study variance ṽ = (k-1)/(Σwᵢ - Σwᵢ²/Σwᵢ)
+  (Higgins & Thompson 2002, Stat Med 21:1539, eq. 9; metafor's definition); for
+  ``FE`` I² = max(0, 100·(Q-(k-1))/Q) and H² = Q/(k-1).
+
+All of it is computed for a batch of meta-analyses at once: 2-D ``yi``/``vi`` of shape
+(m, k), NaN marking studies absent from a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from metaall.models.design import Batch, indicator_design
+from metaall.models.result import PooledResult, squeeze
+from metaall.models.tau2 import TAU2_METHODS, estimate_tau2
+
+METHODS = ("FE", *TAU2_METHODS)
+TESTS = ("z", "knha")
+
+
+def check_level(level: float) -> float:
+    """Confidence level as a fraction in (0, 1); 95 is read as 0.95 (metafor's habit)."""
+    level = float(level)
+    if 1 < level < 100:
+        level /= 100
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level}")
+    return level
+
+
+def _study_name(studies: Sequence[str] | None, j: int, row: int | None) -> str:
+    name = studies[j] if studies is not None else f"study {j + 1}"
+    return name if row is None else f"data set {row + 1}, {name}"
+
+
+def make_batch(
+    yi, vi, studies: Sequence[str] | None = None, groups=None
+) -> tuple[Batch, bool, list]:
+    """Validate yi/vi (1-D or 2-D) and return the padded batch, whether input was 1-D,
+    and the group names of the design."""
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    if y.shape != v.shape:
+        raise ValueError(f"yi and vi must have the same shape, got {y.shape} and {v.shape}")
+    if y.ndim not in (1, 2) or y.shape[-1] == 0:
+        raise ValueError(f"yi must be a non-empty 1-D or 2-D array, got shape {y.shape}")
+    single = y.ndim == 1
+    y2, v2 = np.atleast_2d(y), np.atleast_2d(v)
+    k = y2.shape[1]
+    if studies is not None and len(studies) != k:
+        raise ValueError(f"{len(studies)} study names given for {k} studies")
+    ny, nv = np.isnan(y2), np.isnan(v2)
+    for bad, why in (
+        (ny != nv, "yi and vi must both be given or both be NaN (absent)"),
+        (np.isinf(y2), "yi must be finite"),
+        (~nv & ~(v2 > 0), "vi must be positive"),
+        (np.isinf(v2), "vi must be finite"),
+    ):
+        if bad.any():
+            r, j = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{_study_name(studies, j, None if single else r)}: {why} "
+                f"(yi={y2[r, j]}, vi={v2[r, j]})"
+            )
+    mask = ~ny
+    empty = ~mask.any(axis=1)
+    if empty.any():
+        raise ValueError(f"data set {int(np.argmax(empty)) + 1} has no studies")
+    X, names = indicator_design(groups, k)
+    batch = Batch(np.where(mask, y2, 0.0), np.where(mask, v2, 1.0), mask, X)
+    return batch, single, names
+
+
+@dataclass(frozen=True)
+class FitResult(PooledResult):
+    """Result of :func:`fit`; also records how tau² was found."""
+
+    algorithm: np.ndarray | str = "closed form"
+    tol: float | None = None
+
+    def _refit(self, keep: np.ndarray) -> FitResult:
+        yi = np.where(keep, self.yi, np.nan)
+        vi = np.where(keep, self.vi, np.nan)
+        return fit(yi, vi, self.method, self.test, self.level, self.tol, self.studies)
+
+    def confint(self, level: float | None = None):
+        """Q-profile confidence intervals for tau², I² and H² (see ``qprofile``)."""
+        from metaall.models.qprofile import qprofile
+
+        return qprofile(self, self.level if level is None else level)
+
+
+def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) -> dict:
+    """Pool every data set of an intercept-only batch; the statistics as (m,) arrays."""
+    k = batch.k
+    one = k == 1
+    if method == "FE":
+        tau2 = np.zeros(k.shape)
+        algorithm = np.full(k.shape, "closed form", dtype=object)
+    else:
+        est = estimate_tau2(batch, method, tol)
+        tau2, algorithm = est.tau2, est.algorithm
+        tau2[one], algorithm[one] = 0.0, "k = 1: tau² set to 0"
+
+    re = batch.wls(tau2)
+    estimate = re.beta[:, 0]
+    var = 1.0 / re.sum_w
+    knha = (test == "knha") & ~one
+    df = np.maximum(k - 1, 1)
+    if test == "knha":
+        s2w = np.where(re.rss <= np.finfo(float).eps, 0.0, re.rss / df)
+        var = np.where(knha, s2w * var, var)
+    se = np.sqrt(var)
+    alpha = 1 - level
+    crit = np.where(knha, stats.t.ppf(1 - alpha / 2, df), stats.norm.ppf(1 - alpha / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = estimate / se
+    pval = np.where(knha, 2 * stats.t.sf(np.abs(zval), df), 2 * stats.norm.sf(np.abs(zval)))
+
+    fe = batch.wls(0.0)
+    Q = np.where(one, 0.0, np.maximum(fe.rss, 0.0))
+    Q_df = k - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vt = (k - 1) / fe.tr_p
+        if method == "FE":
+            I2 = np.maximum(0.0, 100 * (Q - Q_df) / Q)
+            H2 = Q / Q_df
+            pi_lb = pi_ub = np.full(k.shape, np.nan)
+        else:
+            I2 = 100 * tau2 / (vt + tau2)
+            H2 = tau2 / vt + 1
+            half = crit * np.sqrt(var + tau2)
+            pi_lb, pi_ub = estimate - half, estimate + half
+    I2 = np.where(one, 0.0, np.nan_to_num(I2, nan=0.0))
+    H2 = np.where(one, 1.0, H2)
+    w = re.w
+    return dict(
+        estimate=estimate,
+        se=se,
+        ci_lb=estimate - crit * se,
+        ci_ub=estimate + crit * se,
+        zval=zval,
+        pval=pval,
+        tau2=tau2,
+        I2=I2,
+        H2=H2,
+        Q=Q,
+        Q_df=Q_df,
+        Q_pval=np.where(one, 1.0, stats.chi2.sf(Q, np.maximum(Q_df, 1))),
+        pi_lb=pi_lb,
+        pi_ub=pi_ub,
+        weights=np.where(batch.mask, 100 * w / w.sum(1, keepdims=True), np.nan),
+        k=k,
+        algorithm=algorithm,
+    )
+
+
+def fit(
+    yi,
+    vi,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    tol: float | None = None,
+    studies: Sequence[str] | None = None,
+) -> FitResult:
+    """Fit a common-effect (``method='FE'``) or random-effects model.
+
+    ``method`` is ``FE`` or a tau² estimator (``DL``, ``HE``, ``HS``, ``HSk``, ``SJ``,
+    ``ML``, ``REML``, ``EB``, ``PM``; see :mod:`metaall.models.tau2`); ``test`` is
+    ``'z'`` or ``'knha'`` (Hartung-Knapp). ``yi``/``vi`` may be 2-D (m, k): m
+    meta-analyses fitted in one vectorised call, NaN marking absent studies; every
+    attribute of the result is then an array over the m fits. ``tol=None`` follows
+    metafor's convergence rules exactly (its numbers are reproduced to machine
+    precision); a number asks for that absolute accuracy on tau².
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if test not in TESTS:
+        raise ValueError(f"unknown test {test!r}; use 'z' or 'knha' (Hartung-Knapp)")
+    level = check_level(level)
+    batch, single, _ = make_batch(yi, vi, studies)
+    stats_ = pool(batch, method, test, level, tol)
+    yi2 = np.where(batch.mask, batch.y, np.nan)
+    vi2 = np.where(batch.mask, batch.v, np.nan)
+    values = squeeze({**stats_, "yi": yi2, "vi": vi2}, single)
+    algorithm = values.pop("algorithm")
+    return FitResult(
+        **values,
+        method=method,
+        test=test,
+        level=level,
+        i2_source="Q" if method == "FE" else "tau2",
+        studies=tuple(studies) if studies is not None else None,
+        algorithm=algorithm,
+        tol=tol,
+    )

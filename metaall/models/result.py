@@ -1,0 +1,146 @@
+"""The pooled result shared by every model, and the sensitivity views built on refits.
+
+A result is the single source for every table and figure (as metafor's fitted
+``rma`` object is): reports and plots read its attributes and never recompute.
+Attributes are floats for one meta-analysis and arrays of shape (m,) for a batch;
+per-study arrays (``yi``, ``vi``, ``weights``) have the studies on the last axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+STAT_FIELDS = (
+    "estimate",
+    "se",
+    "ci_lb",
+    "ci_ub",
+    "zval",
+    "pval",
+    "tau2",
+    "I2",
+    "H2",
+    "Q",
+    "Q_df",
+    "Q_pval",
+    "pi_lb",
+    "pi_ub",
+)
+
+
+@dataclass(frozen=True)
+class PooledResult:
+    """Pooled effect, its test and interval, heterogeneity statistics and weights.
+
+    ``estimate`` is on the analysis scale (log RR, log OR, log HR or RD).
+    ``zval`` is a t statistic and ``pval``/``ci`` use t(k-1) under
+    ``test='knha'``. ``I2`` is in percent. ``weights`` are percentages per study.
+    """
+
+    estimate: np.ndarray | float
+    se: np.ndarray | float
+    ci_lb: np.ndarray | float
+    ci_ub: np.ndarray | float
+    zval: np.ndarray | float
+    pval: np.ndarray | float
+    tau2: np.ndarray | float
+    I2: np.ndarray | float
+    H2: np.ndarray | float
+    Q: np.ndarray | float
+    Q_df: np.ndarray | int
+    Q_pval: np.ndarray | float
+    pi_lb: np.ndarray | float
+    pi_ub: np.ndarray | float
+    weights: np.ndarray
+    yi: np.ndarray
+    vi: np.ndarray
+    k: np.ndarray | int
+    method: str
+    test: str
+    level: float
+    i2_source: str  # "tau2" (metafor's definition for random effects) or "Q"
+    studies: tuple[str, ...] | None = field(default=None, compare=False)
+
+    @property
+    def batched(self) -> bool:
+        """True when the result holds many meta-analyses (2-D input)."""
+        return np.ndim(self.estimate) > 0
+
+    @property
+    def model(self) -> str:
+        """Plain-words name of the model that produced the pooled estimate."""
+        return {
+            "FE": "common effect, inverse variance",
+            "MH": "common effect, Mantel-Haenszel",
+            "Peto": "common effect, Peto",
+        }.get(self.method, f"random effects, {self.method} tau²")
+
+    def as_dict(self) -> dict[str, float | int | list]:
+        """The statistics as plain Python numbers (JSON-ready; NaN stays NaN)."""
+        out: dict = {}
+        for name in (*STAT_FIELDS, "k"):
+            value = getattr(self, name)
+            out[name] = value.tolist() if isinstance(value, np.ndarray) else _plain(value)
+        return out
+
+    # -- sensitivity views: each is a batch of refits on subsets of the studies ----
+    def _refit(self, keep: np.ndarray) -> PooledResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _require_single(self, what: str) -> int:
+        if self.batched:
+            raise ValueError(f"{what} needs a single meta-analysis, not a batch")
+        return int(np.asarray(self.yi).shape[-1])
+
+    def leave_one_out(self) -> PooledResult:
+        """Refit with each study left out in turn (row i omits study i).
+
+        As metafor's ``leave1out``: same model, estimator, test and level.
+        """
+        k = self._require_single("leave-one-out")
+        return self._refit(~np.eye(k, dtype=bool))
+
+    def cumulative(self, order: list[int] | np.ndarray | None = None) -> PooledResult:
+        """Refit adding studies one at a time in ``order`` (0-based indices).
+
+        Row i holds the fit of the first i+1 studies of ``order``, as metafor's
+        ``cumul``; the default order is the order of the data.
+        """
+        k = self._require_single("cumulative meta-analysis")
+        order = np.arange(k) if order is None else np.asarray(order, dtype=int)
+        if sorted(order.tolist()) != list(range(k)):
+            raise ValueError(f"order must be a permutation of 0..{k - 1}, got {order.tolist()}")
+        keep = np.zeros((k, k), dtype=bool)
+        for i in range(k):
+            keep[i, order[: i + 1]] = True
+        return self._refit(keep)
+
+
+def _plain(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def squeeze(result_fields: dict, single: bool) -> dict:
+    """Turn (1,)-shaped statistics into scalars (and (1, k) per-study arrays into (k,))."""
+    if not single:
+        return result_fields
+    out = {}
+    for name, value in result_fields.items():
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == 1:
+            value = value[0]
+            if isinstance(value, np.ndarray):
+                out[name] = value
+            else:
+                out[name] = _plain(value)
+        else:
+            out[name] = value
+    return out
+
+
+RESULT_FIELDS = tuple(f.name for f in fields(PooledResult))
