@@ -40,8 +40,9 @@ class EffectSizes:
     """Per-study effects ``yi`` (analysis scale) with sampling variances ``vi``.
 
     ``corrected`` flags tables that received the continuity correction and
-    ``dropped`` the double-zero tables removed by ``drop00``; non-estimable studies
-    have NaN ``yi``/``vi``.
+    ``dropped`` the double-zero tables removed by ``drop00``; those and tables whose
+    effect is infinite (a zero cell left uncorrected) have NaN ``yi``/``vi``. As in
+    metafor, an uncorrected risk difference of two empty arms is 0 with variance 0.
     """
 
     yi: np.ndarray
@@ -52,7 +53,8 @@ class EffectSizes:
 
     @property
     def estimable(self) -> np.ndarray:
-        return np.isfinite(self.yi) & np.isfinite(self.vi)
+        """Studies with a finite effect and a positive variance (usable for pooling)."""
+        return np.isfinite(self.yi) & np.isfinite(self.vi) & (self.vi > 0)
 
 
 def _name(studies: Sequence[str] | None, j: int) -> str:
@@ -147,7 +149,7 @@ def effect_sizes(
             o_minus_e, var = peto_terms(a, n1, cc, n2)
             yi = o_minus_e / var
             vi = 1 / var
-    bad = dropped | ~np.isfinite(yi) | ~np.isfinite(vi) | ~(vi > 0)
+    bad = dropped | ~np.isfinite(yi) | ~np.isfinite(vi)
     yi = np.where(bad, np.nan, yi)
     vi = np.where(bad, np.nan, vi)
     return EffectSizes(yi, vi, measure, corrected, dropped)

@@ -38,10 +38,8 @@ TESTS = ("z", "knha")
 
 
 def check_level(level: float) -> float:
-    """Confidence level as a fraction in (0, 1); 95 is read as 0.95 (metafor's habit)."""
+    """Confidence level as a fraction in (0, 1)."""
     level = float(level)
-    if 1 < level < 100:
-        level /= 100
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level}")
     return level
@@ -57,8 +55,8 @@ def make_batch(
 ) -> tuple[Batch, bool, list]:
     """Validate yi/vi (1-D or 2-D) and return the padded batch, whether input was 1-D,
     and the group names of the design."""
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
+    y = np.atleast_1d(np.asarray(yi, dtype=float))
+    v = np.atleast_1d(np.asarray(vi, dtype=float))
     if y.shape != v.shape:
         raise ValueError(f"yi and vi must have the same shape, got {y.shape} and {v.shape}")
     if y.ndim not in (1, 2) or y.shape[-1] == 0:

@@ -24,7 +24,7 @@ rule (threshold and root tolerance) so that the exact solution is returned.
 
 Where Fisher scoring fails to converge (metafor stops with an error), metaall
 locates every sign change of the score on a grid, refines each with
-``scipy.optimize.brentq`` and returns the candidate (or zero) with the highest
+scipy's bracketing root finder and returns the candidate (or zero) with the highest
 likelihood; ``algorithm`` says which route produced each value.
 """
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize.elementwise import find_root
 
 from metaall.models.brent import R_UNIROOT_TOL, brent_root
 from metaall.models.design import Batch
@@ -148,30 +148,39 @@ def _upper_bracket(batch: Batch, reml: bool) -> np.ndarray:
     return upper
 
 
-def _best_stationary_point(one: Batch, upper: float, reml: bool, grid: int) -> float:
-    """Among zero and the score's +/- sign changes on a grid, the most likely tau²."""
-
-    def score(t: float) -> float:
-        return float(_score(one, np.array([t]), reml)[0])
-
-    pts = upper * np.linspace(0.0, 1.0, grid) ** 2
-    s = _score(one.rows(np.zeros(grid, int)), pts, reml)
-    tol = dict(xtol=1e-14, rtol=8 * np.finfo(float).eps)
-    cands = [0.0] + [
-        brentq(score, pts[j], pts[j + 1], **tol)
-        for j in np.flatnonzero((s[:-1] > 0) & (s[1:] <= 0))
-    ]
-    ll = [float(one.wls(np.array([c])).loglik(np.array([c]), reml)[0]) for c in cands]
-    return cands[int(np.argmax(ll))]
-
-
 def _global_maximum(batch: Batch, reml: bool, grid: int = 200) -> np.ndarray:
-    """Highest-likelihood stationary point (or zero) for each data set, found robustly."""
+    """Highest-likelihood tau² for each data set, found without Fisher scoring.
+
+    The score is evaluated on a grid over [0, U] (U beyond every stationary point);
+    every +/- sign change brackets a local maximum, refined with scipy's vectorised
+    bracketing root finder (Chandrupatla's method); zero and those maxima are then
+    compared by their (restricted) likelihood. All data sets are handled at once.
+    """
+    n = batch.k.shape[0]
     upper = _upper_bracket(batch, reml)
-    out = np.zeros(batch.k.shape[0])
-    for i in range(out.size):
-        out[i] = _best_stationary_point(batch.rows(np.array([i])), upper[i], reml, grid)
-    return out
+    pts = upper[:, None] * np.linspace(0.0, 1.0, grid) ** 2  # (n, grid), dense near 0
+    rep = np.repeat(np.arange(n), grid)
+    s = _score(batch.rows(rep), pts.ravel(), reml).reshape(n, grid)
+    row, j = np.nonzero((s[:, :-1] > 0) & (s[:, 1:] <= 0))
+
+    def score(t: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return _score(batch.rows(row[r]), t, reml)
+
+    roots = find_root(
+        score,
+        (pts[row, j], pts[row, j + 1]),
+        args=(np.arange(row.size),),
+        tolerances=dict(xatol=1e-15, xrtol=4 * np.finfo(float).eps),
+    ).x
+    cand_row = np.concatenate([np.arange(n), row])
+    cand = np.concatenate([np.zeros(n), roots])
+    ll = batch.rows(cand_row).wls(cand).loglik(cand, reml)
+    best = np.zeros(n)
+    best_ll = np.full(n, -np.inf)
+    for r, t, value in zip(cand_row, cand, ll):
+        if value > best_ll[r]:
+            best[r], best_ll[r] = t, value
+    return best
 
 
 def _tau2_max(batch: Batch) -> np.ndarray:
@@ -235,22 +244,24 @@ def estimate_tau2(batch: Batch, method: str, tol: float | None = None) -> Tau2Es
     algorithm = np.full(tau2.shape[0], name, dtype=object)
     reml = method == "REML"
 
-    if method != "EB":
-        # metafor's ll0check: a zero tau² that is more likely than the converged value wins
-        ll = batch.wls(tau2).loglik(tau2, reml)
-        ll0 = batch.wls(0.0).loglik(np.zeros_like(tau2), reml)
-        at_zero = converged & (ll0 - ll > R_UNIROOT_TOL) & (tau2 > threshold)
-        tau2[at_zero] = 0.0
-        algorithm[at_zero] = "Fisher scoring; tau² = 0 more likely"
-
-    failed = np.flatnonzero(~converged)
-    if failed.size:
-        sub = batch.rows(failed)
-        if method == "EB":  # the EB fixed point solves Q(tau²) = k - p
+    if method == "EB":
+        failed = np.flatnonzero(~converged)
+        if failed.size:  # the EB fixed point solves Q(tau²) = k - p
+            sub = batch.rows(failed)
             target = (sub.k - sub.p).astype(float)
             tau2[failed] = q_root(sub, target, tol or 1e-12, _tau2_max(sub))
             algorithm[failed] = "Brent root of Q = k - p (EB iteration did not converge)"
-        else:
-            tau2[failed] = _global_maximum(sub, reml)
-            algorithm[failed] = "grid + Brent on the score (Fisher scoring did not converge)"
+        return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, iters)
+
+    # metafor's ll0check: where tau² = 0 is more likely than the converged point,
+    # Fisher scoring found a local maximum; metafor then sets tau² = 0, metaall
+    # searches for the global maximum (which is zero in most such cases).
+    ll = batch.wls(tau2).loglik(tau2, reml)
+    ll0 = batch.wls(0.0).loglik(np.zeros_like(tau2), reml)
+    local = converged & (ll0 - ll > R_UNIROOT_TOL) & (tau2 > threshold)
+    for rows, why in ((~converged, "did not converge"), (local, "stopped at a local maximum")):
+        idx = np.flatnonzero(rows)
+        if idx.size:
+            tau2[idx] = _global_maximum(batch.rows(idx), reml)
+            algorithm[idx] = f"grid + Brent on the score (Fisher scoring {why})"
     return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, iters)
