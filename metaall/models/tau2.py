@@ -175,12 +175,9 @@ def _global_maximum(batch: Batch, reml: bool, grid: int = 200) -> np.ndarray:
     cand_row = np.concatenate([np.arange(n), row])
     cand = np.concatenate([np.zeros(n), roots])
     ll = batch.rows(cand_row).wls(cand).loglik(cand, reml)
-    best = np.zeros(n)
-    best_ll = np.full(n, -np.inf)
-    for r, t, value in zip(cand_row, cand, ll):
-        if value > best_ll[r]:
-            best[r], best_ll[r] = t, value
-    return best
+    order = np.lexsort((-ll, cand_row))  # per data set, most likely candidate first
+    first = np.unique(cand_row[order], return_index=True)[1]
+    return cand[order[first]]
 
 
 def _tau2_max(batch: Batch) -> np.ndarray:
