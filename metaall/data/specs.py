@@ -1,0 +1,298 @@
+"""Analysis specs: ``analyses/<name>.yaml`` names what to pool and how.
+
+Read with ``yaml.safe_load`` semantics only (no tags that build Python objects).
+Every key is checked: an unknown key, a wrong type, an unknown tag or a measure and
+method that do not fit raise a :class:`DataError` with the YAML file, the line of the
+key and the key (``zero_cells.to`` for nested keys). Defaults follow metafor and R meta
+(random effects, REML, Wald z, 95 %, prediction interval); docs/extraction-format.md
+lists every key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+from metaall.data.errors import DataError
+from metaall.data.extractions import Extractions, Vocabulary
+
+MEASURES = {"RR": "counts", "OR": "counts", "RD": "counts", "HR": "hr"}
+METHODS = ("REML", "FE", "MH", "Peto", "DL", "HE", "HS", "HSk", "SJ", "ML", "EB", "PM")
+COMMON_EFFECT_METHODS = ("FE", "MH", "Peto")
+TESTS = ("z", "knha")
+ZERO_CELL_TARGETS = ("only0", "all", "if0all", "none")
+ORDERS = ("spec", "year", "weight", "effect")
+SELECTABLE_FIELDS = ("study", "population", "design", "disease", "country")
+"""Fields ``include`` may filter on and ``subgroup_by`` may group by (except study)."""
+
+_KEYS = (
+    "title",
+    "comparison",
+    "outcome",
+    "measure",
+    "method",
+    "test",
+    "level",
+    "zero_cells",
+    "subgroup_by",
+    "include",
+    "favours",
+    "arm_labels",
+    "order",
+    "prediction_interval",
+)
+_REQUIRED = ("comparison", "outcome", "measure")
+_ZERO_KEYS = ("add", "to", "drop00")
+
+
+@dataclass(frozen=True)
+class ZeroCells:
+    """metafor's continuity correction: add ``add`` to the cells of the tables ``to``
+    selects (only0, all, if0all, none); ``drop00`` drops double-zero tables."""
+
+    add: float = 0.5
+    to: str = "only0"
+    drop00: bool = True
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """One named analysis: which effects, which measure, which model."""
+
+    name: str
+    comparison: str
+    outcome: str
+    measure: str
+    title: str = ""
+    method: str = "REML"
+    test: str = "z"
+    level: float = 0.95
+    zero_cells: ZeroCells = ZeroCells()
+    subgroup_by: str | None = "population"
+    include: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    favours: tuple[str, str] = ("Favours experimental", "Favours control")
+    arm_labels: tuple[str, str] = ("Experimental", "Control")
+    order: str = "spec"
+    prediction_interval: bool = True
+    path: str = ""
+
+    @property
+    def data_kind(self) -> str:
+        """``"counts"`` for RR/OR/RD, ``"hr"`` for HR: the Effect.kind the spec pools."""
+        return MEASURES[self.measure]
+
+    @property
+    def random_effects(self) -> bool:
+        return self.method not in COMMON_EFFECT_METHODS
+
+
+class _Spec:
+    """A YAML spec file with the line of every key, and the checks that use them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.lines: dict[str, int] = {}
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(self.path, 0, "file", f"cannot read: {exc}") from None
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 0
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise DataError(self.path, line, "yaml", f"not valid YAML: {problem}") from None
+        if not isinstance(node, yaml.MappingNode) or not isinstance(self.data, dict):
+            raise DataError(self.path, 1, "spec", "expected a mapping of keys (key: value)")
+        self._index(node, "")
+
+    def _index(self, node: yaml.MappingNode, prefix: str) -> None:
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            if key in self.lines:
+                raise DataError(self.path, key_node.start_mark.line + 1, key, "duplicate key")
+            self.lines[key] = key_node.start_mark.line + 1
+            if isinstance(value_node, yaml.MappingNode):
+                self._index(value_node, f"{key}.")
+
+    def error(self, key: str, message: str) -> DataError:
+        parent = key.rsplit(".", 1)[0]
+        return DataError(self.path, self.lines.get(key, self.lines.get(parent, 0)), key, message)
+
+    def choice(self, key: str, value: object, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            raise self.error(key, f"'{value}' is not one of: {', '.join(allowed)}")
+        return str(value)
+
+    def tag(self, key: str, value: object, vocabulary: Vocabulary, tag_field: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.error(key, "expected a tag (text)")
+        if not vocabulary.has(tag_field, value):
+            allowed = ", ".join(vocabulary.allowed(tag_field)) or "none defined"
+            raise self.error(key, f"unknown {tag_field} tag '{value}'; allowed: {allowed}")
+        return value
+
+    def text(self, key: str, value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, "expected non-empty text")
+        return value.strip()
+
+    def flag(self, key: str, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {value!r}")
+        return value
+
+    def number(self, key: str, value: object, low: float, high: float, closed: bool) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and math.isfinite(value) and (low <= value <= high if closed else low < value < high):
+            return float(value)
+        bounds = f"[{low:g}, {high:g}]" if closed else f"({low:g}, {high:g})"
+        raise self.error(key, f"expected a number in {bounds}, got {value!r}")
+
+    def pair(self, key: str, value: object) -> tuple[str, str]:
+        if not isinstance(value, list) or len(value) != 2:
+            raise self.error(key, "expected a list of two labels, e.g. [Favours A, Favours B]")
+        first, second = (self.text(key, item) for item in value)
+        return first, second
+
+
+def _zero_cells(spec: _Spec, value: object) -> ZeroCells:
+    if not isinstance(value, dict):
+        raise spec.error("zero_cells", "expected a mapping with add, to, drop00")
+    for key in value:
+        if key not in _ZERO_KEYS:
+            raise spec.error(f"zero_cells.{key}", f"unknown key; allowed: {', '.join(_ZERO_KEYS)}")
+    default = ZeroCells()
+    return ZeroCells(
+        add=spec.number("zero_cells.add", value.get("add", default.add), 0, math.inf, True),
+        to=spec.choice("zero_cells.to", value.get("to", default.to), ZERO_CELL_TARGETS),
+        drop00=spec.flag("zero_cells.drop00", value.get("drop00", default.drop00)),
+    )
+
+
+def _include(spec: _Spec, value: object, vocabulary: Vocabulary) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise spec.error("include", "expected a mapping field: [allowed values]")
+    include: dict[str, tuple[str, ...]] = {}
+    for name, allowed in value.items():
+        key = f"include.{name}"
+        spec.choice(key, name, SELECTABLE_FIELDS)
+        if not isinstance(allowed, list) or not allowed:
+            raise spec.error(key, "expected a non-empty list of values")
+        if name in vocabulary.tags:
+            include[name] = tuple(spec.tag(key, tag, vocabulary, name) for tag in allowed)
+        else:
+            include[name] = tuple(spec.text(key, item) for item in allowed)
+    return include
+
+
+def _check_fit(spec: _Spec, measure: str, method: str, test: str) -> None:
+    if method == "MH" and measure not in ("RR", "OR", "RD"):
+        raise spec.error("method", f"MH pools counts (RR, OR, RD), not {measure}")
+    if method == "Peto" and measure != "OR":
+        raise spec.error("method", f"Peto estimates an odds ratio: use measure OR, not {measure}")
+    if test == "knha" and method in COMMON_EFFECT_METHODS:
+        raise spec.error("test", f"knha needs a random-effects method, not {method}")
+
+
+def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
+    spec = _Spec(path)
+    data = spec.data
+    for key in data:
+        if key not in _KEYS:
+            raise spec.error(str(key), f"unknown key; allowed: {', '.join(_KEYS)}")
+    for key in _REQUIRED:
+        if key not in data:
+            raise DataError(spec.path, 0, key, "required key missing")
+    default = AnalysisSpec(name=path.stem, comparison="", outcome="", measure="")
+    measure = spec.choice("measure", data["measure"], tuple(MEASURES))
+    method = spec.choice("method", data.get("method", default.method), METHODS)
+    test = spec.choice("test", data.get("test", default.test), TESTS)
+    _check_fit(spec, measure, method, test)
+    subgroup_by = data.get("subgroup_by", default.subgroup_by)
+    if subgroup_by is not None:
+        subgroup_by = spec.choice("subgroup_by", subgroup_by, SELECTABLE_FIELDS[1:])
+    return AnalysisSpec(
+        name=path.stem,
+        title=spec.text("title", data["title"]) if "title" in data else path.stem,
+        comparison=spec.tag("comparison", data["comparison"], vocabulary, "comparison"),
+        outcome=spec.tag("outcome", data["outcome"], vocabulary, "outcome"),
+        measure=measure,
+        method=method,
+        test=test,
+        level=spec.number("level", data.get("level", default.level), 0, 1, False),
+        zero_cells=_zero_cells(spec, data["zero_cells"]) if "zero_cells" in data else ZeroCells(),
+        subgroup_by=subgroup_by,
+        include=MappingProxyType(_include(spec, data.get("include", {}), vocabulary)),
+        favours=spec.pair("favours", data["favours"]) if "favours" in data else default.favours,
+        arm_labels=(
+            spec.pair("arm_labels", data["arm_labels"])
+            if "arm_labels" in data
+            else default.arm_labels
+        ),
+        order=spec.choice("order", data.get("order", default.order), ORDERS),
+        prediction_interval=spec.flag(
+            "prediction_interval", data.get("prediction_interval", default.prediction_interval)
+        ),
+        path=str(path),
+    )
+
+
+def load_spec(path: str | PathLike[str], vocabulary: Vocabulary) -> AnalysisSpec:
+    """Read and validate one spec file; its name is the file stem."""
+    return _build(Path(path), vocabulary)
+
+
+def _paths(directory: str | PathLike[str]) -> list[Path]:
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise DataError(str(folder), 0, "directory", "no such directory")
+    return sorted(folder.glob("*.yaml"))
+
+
+def validate_specs(directory: str | PathLike[str], vocabulary: Vocabulary) -> list[DataError]:
+    """The first problem of every spec file in ``directory`` (one per file)."""
+    errors = []
+    for path in _paths(directory):
+        try:
+            _build(path, vocabulary)
+        except DataError as exc:
+            errors.append(exc)
+    return errors
+
+
+def load_specs(directory: str | PathLike[str], vocabulary: Vocabulary) -> dict[str, AnalysisSpec]:
+    """All ``*.yaml`` specs in ``directory`` by name; raise the first problem."""
+    return {path.stem: _build(path, vocabulary) for path in _paths(directory)}
+
+
+def check_specs_against(
+    specs: Mapping[str, AnalysisSpec], extractions: Extractions
+) -> list[DataError]:
+    """Problems only the data reveal: an ``include.study`` id that is not a study, and
+    a spec that selects no effect of the kind its measure pools."""
+    errors = []
+    for spec in specs.values():
+        for sid in spec.include.get("study", ()):
+            if sid not in extractions.studies:
+                errors.append(DataError(spec.path, 0, "include.study", f"unknown study '{sid}'"))
+        chosen = extractions.for_spec(spec)
+        usable = [e for e in chosen if (e.has_counts if spec.data_kind == "counts" else e.has_hr)]
+        if not usable:
+            errors.append(
+                DataError(
+                    spec.path,
+                    0,
+                    "measure",
+                    f"no {spec.data_kind} effect for {spec.comparison} / {spec.outcome}",
+                )
+            )
+    return errors
