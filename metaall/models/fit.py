@@ -106,6 +106,20 @@ class FitResult(PooledResult):
 
         return qprofile(self, self.level if level is None else level)
 
+    def influence(self):
+        """Leave-one-out influence diagnostics, as metafor's ``influence``
+        (see :func:`metaall.diagnostics.influence`)."""
+        from metaall.diagnostics.influence import influence
+
+        return influence(self)
+
+    def baujat(self):
+        """Baujat plot coordinates, as metafor's ``baujat``
+        (see :func:`metaall.diagnostics.baujat`)."""
+        from metaall.diagnostics.influence import baujat
+
+        return baujat(self)
+
 
 def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) -> dict:
     """Pool every data set of an intercept-only batch; the statistics as (m,) arrays."""
