@@ -1,8 +1,3 @@
-"""Single source of the package version (read by the CLI and report footers)."""
+"""Single source of the package version (pyproject.toml reads it from here)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("metaall")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from metaall import distributions as dist
 
 COUNT_MEASURES = ("RR", "OR", "RD", "PETO")
 CORRECTION_TARGETS = ("only0", "all", "if0all", "none")
@@ -196,7 +197,7 @@ def hr_from_ci(
         )
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = dist.norm_quantile(0.5 + level / 2)
     se = (np.log(up) - np.log(lo)) / (2 * z)
     none = np.zeros(hr.shape, dtype=bool)
     return EffectSizes(np.log(hr), se**2, "HR", none, none)
@@ -222,6 +223,6 @@ def hr_from_p(hr, p, studies: Sequence[str] | None = None) -> EffectSizes:
         raise ValueError(
             f"{_name(studies, j)}: a standard error cannot be derived from p when HR = 1"
         )
-    se = np.abs(np.log(hr)) / stats.norm.isf(p / 2)
+    se = np.abs(np.log(hr)) / -dist.norm_quantile(p / 2)
     none = np.zeros(hr.shape, dtype=bool)
     return EffectSizes(np.log(hr), se**2, "HR", none, none)

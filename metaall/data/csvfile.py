@@ -51,7 +51,9 @@ def _bad_byte(cell: str) -> str | None:
     return None
 
 
-def _check_header(path: str, line: int, header: list[str], columns: Sequence[str]) -> None:
+def _check_header(
+    path: str, line: int, header: list[str], columns: Sequence[str], optional: Sequence[str]
+) -> None:
     if len(header) == 1:
         for delimiter, name in _OTHER_DELIMITERS.items():
             if delimiter in header[0]:
@@ -72,8 +74,8 @@ def _check_header(path: str, line: int, header: list[str], columns: Sequence[str
         if name in seen:
             raise DataError(path, line, name, "duplicate column")
         seen.add(name)
-        if name not in columns:
-            close = difflib.get_close_matches(name, columns, n=1)
+        if name not in columns and name not in optional:
+            close = difflib.get_close_matches(name, [*columns, *optional], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise DataError(path, line, name, f"unknown column{hint}")
     for name in columns:
@@ -81,8 +83,11 @@ def _check_header(path: str, line: int, header: list[str], columns: Sequence[str
             raise DataError(path, line, name, "missing column")
 
 
-def read_csv(path: str | PathLike[str], columns: Sequence[str]) -> list[Record]:
-    """Read ``path``, whose header must hold exactly ``columns`` (in any order).
+def read_csv(
+    path: str | PathLike[str], columns: Sequence[str], optional: Sequence[str] = ()
+) -> list[Record]:
+    """Read ``path``, whose header must hold ``columns`` and may hold ``optional`` ones
+    (in any order); an optional column that is absent reads as empty cells.
 
     Returns the non-blank data rows; raises :class:`DataError` on the first problem.
     """
@@ -101,10 +106,10 @@ def read_csv(path: str | PathLike[str], columns: Sequence[str]) -> list[Record]:
             if not any(cells):
                 continue
             if header is None:
-                _check_header(where, line, cells, columns)
+                _check_header(where, line, cells, columns, optional)
                 header = cells
                 continue
-            records.append(_record(where, line, header, cells))
+            records.append(_record(where, line, header, cells, optional))
     except csv.Error as exc:
         raise DataError(where, line + 1, "csv", f"malformed CSV: {exc}") from None
     if header is None:
@@ -112,7 +117,9 @@ def read_csv(path: str | PathLike[str], columns: Sequence[str]) -> list[Record]:
     return records
 
 
-def _record(path: str, line: int, header: list[str], cells: list[str]) -> Record:
+def _record(
+    path: str, line: int, header: list[str], cells: list[str], optional: Sequence[str] = ()
+) -> Record:
     for position, cell in enumerate(cells[len(header) :], start=len(header) + 1):
         if cell:
             raise DataError(
@@ -124,7 +131,7 @@ def _record(path: str, line: int, header: list[str], cells: list[str]) -> Record
             raise DataError(path, line, name, problem)
         if name:
             values[name] = cell
-    for name in header[len(cells) :]:
+    for name in [*header[len(cells) :], *optional]:
         if name:
-            values[name] = ""
+            values.setdefault(name, "")
     return Record(line, values)

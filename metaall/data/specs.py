@@ -92,6 +92,9 @@ class AnalysisSpec:
         return self.method not in COMMON_EFFECT_METHODS
 
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: faster
+
+
 class _Spec:
     """A YAML spec file with the line of every key, and the checks that use them."""
 
@@ -102,9 +105,10 @@ class _Spec:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(self.path, 0, "file", f"cannot read: {exc}") from None
+        loader = _SafeLoader(text)
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
+            node = loader.get_single_node()
+            self.data = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 0

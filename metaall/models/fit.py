@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from metaall import distributions as dist
 from metaall.models.design import Batch, indicator_design
 from metaall.models.result import PooledResult, squeeze
 from metaall.models.tau2 import TAU2_METHODS, estimate_tau2
@@ -143,10 +143,10 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         var = np.where(knha, s2w * var, var)
     se = np.sqrt(var)
     alpha = 1 - level
-    crit = np.where(knha, stats.t.ppf(1 - alpha / 2, df), stats.norm.ppf(1 - alpha / 2))
+    crit = np.where(knha, dist.t_quantile(1 - alpha / 2, df), dist.norm_quantile(1 - alpha / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = estimate / se
-    pval = np.where(knha, 2 * stats.t.sf(np.abs(zval), df), 2 * stats.norm.sf(np.abs(zval)))
+    pval = np.where(knha, dist.t_two_sided_p(zval, df), dist.norm_two_sided_p(zval))
 
     fe = batch.wls(0.0)
     Q = np.where(one, 0.0, np.maximum(fe.rss, 0.0))
@@ -177,7 +177,7 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         H2=H2,
         Q=Q,
         Q_df=Q_df,
-        Q_pval=np.where(one, 1.0, stats.chi2.sf(Q, np.maximum(Q_df, 1))),
+        Q_pval=np.where(one, 1.0, dist.chi2_sf(Q, np.maximum(Q_df, 1))),
         pi_lb=pi_lb,
         pi_ub=pi_ub,
         weights=np.where(batch.mask, 100 * w / w.sum(1, keepdims=True), np.nan),

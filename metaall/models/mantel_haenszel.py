@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from metaall import distributions as dist
 from metaall.effects import _counts, effect_sizes, peto_terms
 from metaall.models.fit import check_level
 from metaall.models.result import PooledResult, squeeze
@@ -83,7 +83,7 @@ def _mh_estimate(measure: str, a, b, c, d, n1, n2):
 def _assemble(
     estimate, var, weights, Q, Q_df, es, tables, measure, method, level, studies, correction, single
 ) -> CountsResult:
-    crit = stats.norm.ppf(0.5 + level / 2)
+    crit = dist.norm_quantile(0.5 + level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(var)
         zval = estimate / se
@@ -101,13 +101,13 @@ def _assemble(
             ci_lb=estimate - crit * se,
             ci_ub=estimate + crit * se,
             zval=zval,
-            pval=2 * stats.norm.sf(np.abs(zval)),
+            pval=dist.norm_two_sided_p(zval),
             tau2=np.zeros(estimate.shape),
             I2=I2,
             H2=H2,
             Q=Q,
             Q_df=Q_df,
-            Q_pval=np.where(informative, stats.chi2.sf(Q, np.maximum(Q_df, 1)), 1.0),
+            Q_pval=np.where(informative, dist.chi2_sf(Q, np.maximum(Q_df, 1)), 1.0),
             pi_lb=nan,
             pi_ub=nan,
             weights=pct,

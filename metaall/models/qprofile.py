@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from metaall import distributions as dist
 from metaall.models.brent import R_UNIROOT_TOL
 from metaall.models.fit import FitResult, check_level, make_batch
 from metaall.models.tau2 import q_root
@@ -45,8 +45,8 @@ def qprofile(result: FitResult, level: float = 0.95) -> HeterogeneityCI:
     tau2_hat = np.atleast_1d(result.tau2)
     upper_search = np.maximum(100.0, 10 * tau2_hat)
     tol = result.tol or R_UNIROOT_TOL
-    lower = q_root(batch, stats.chi2.ppf(1 - alpha / 2, df), tol, upper_search)
-    upper = q_root(batch, stats.chi2.ppf(alpha / 2, df), tol, upper_search)
+    lower = q_root(batch, dist.chi2_quantile(1 - alpha / 2, df), tol, upper_search)
+    upper = q_root(batch, dist.chi2_quantile(alpha / 2, df), tol, upper_search)
     vt = df / batch.wls(0.0).tr_p
 
     def pair(lo: np.ndarray, hi: np.ndarray) -> tuple:

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from metaall import distributions as dist
 from metaall.models.fit import FitResult, check_level, fit, make_batch
 from metaall.models.tau2 import estimate_tau2
 
@@ -49,6 +49,33 @@ def _between(estimates: np.ndarray, variances: np.ndarray) -> float:
     return float(np.sum(w * (estimates - centre) ** 2))
 
 
+def q_between(estimates: Sequence[float], ses: Sequence[float]) -> tuple[float, int, float]:
+    """Test for subgroup differences from separately pooled estimates: (Q, df, p)."""
+    est, se = np.asarray(estimates, dtype=float), np.asarray(ses, dtype=float)
+    if est.size < 2:
+        return 0.0, 0, 1.0
+    q = _between(est, se**2)
+    return q, est.size - 1, float(dist.chi2_sf(q, est.size - 1))
+
+
+def common_tau2_test(
+    yi, vi, groups: Sequence, method: str = "REML", test: str = "z", tol: float | None = None
+) -> tuple[float, int, float, float]:
+    """Moderator test of the mixed-effects model with one tau²: (QM, df, p, tau²)."""
+    batch, _, names = make_batch(yi, vi, groups=np.asarray(groups, dtype=object))
+    G = len(names)
+    tau2 = 0.0 if method == "FE" else float(estimate_tau2(batch, method, tol).tau2[0])
+    model = batch.wls(np.array([tau2]))
+    if G < 2:
+        return 0.0, 0, 1.0, tau2
+    qm = _between(model.beta[0], 1 / model.sw_g[0])
+    k = int(batch.k[0])
+    if test == "knha" and k > G:
+        qm = qm / (G - 1) / (float(model.rss[0]) / (k - G))
+        return qm, G - 1, float(dist.f_sf(qm, G - 1, k - G)), tau2
+    return qm, G - 1, float(dist.chi2_sf(qm, G - 1)), tau2
+
+
 def subgroups(
     yi,
     vi,
@@ -68,7 +95,7 @@ def subgroups(
     groups = np.asarray(groups, dtype=object)
     if groups.shape != yi.shape:
         raise ValueError(f"{groups.size} group labels given for {yi.size} studies")
-    batch, _, names = make_batch(yi, vi, studies, groups=groups)
+    _, _, names = make_batch(yi, vi, studies, groups=groups)
     names_arr = np.asarray(studies, dtype=object) if studies is not None else None
     fits = {}
     for g in names:
@@ -76,31 +103,15 @@ def subgroups(
         sub_names = names_arr[sel].tolist() if names_arr is not None else None
         fits[str(g)] = fit(yi[sel], vi[sel], method, test, level, tol, sub_names)
 
-    est = np.array([f.estimate for f in fits.values()])
-    var = np.array([f.se**2 for f in fits.values()])
-    G = len(fits)
-    q_between = _between(est, var) if G > 1 else 0.0
-
-    # mixed-effects model with a common tau² (intercept-only for FE)
-    tau2 = 0.0 if method == "FE" else float(estimate_tau2(batch, method, tol).tau2[0])
-    model = batch.wls(np.array([tau2]))
-    s_g = model.sw_g[0]
-    beta = model.beta[0]
-    qm = _between(beta, 1 / s_g) if G > 1 else 0.0
-    k = int(batch.k[0])
-    if test == "knha" and k > G:
-        s2 = float(model.rss[0]) / (k - G)
-        qm = qm / (G - 1) / s2 if G > 1 else 0.0
-        qm_p = float(stats.f.sf(qm, G - 1, k - G)) if G > 1 else 1.0
-    else:
-        qm_p = float(stats.chi2.sf(qm, G - 1)) if G > 1 else 1.0
+    q, df, p = q_between([f.estimate for f in fits.values()], [f.se for f in fits.values()])
+    qm, qm_df, qm_p, tau2 = common_tau2_test(yi, vi, groups, method, test, tol)
     return SubgroupResult(
         subgroups=fits,
-        Q_between=q_between,
-        Q_between_df=G - 1,
-        Q_between_pval=float(stats.chi2.sf(q_between, G - 1)) if G > 1 else 1.0,
+        Q_between=q,
+        Q_between_df=df,
+        Q_between_pval=p,
         QM_common_tau2=qm,
-        QM_common_tau2_df=G - 1,
+        QM_common_tau2_df=qm_df,
         QM_common_tau2_pval=qm_p,
         tau2_common=tau2,
         method=method,

@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize.elementwise import find_root
 
 from metaall.models.brent import R_UNIROOT_TOL, brent_root
 from metaall.models.design import Batch
@@ -165,6 +164,8 @@ def _global_maximum(batch: Batch, reml: bool, grid: int = 200) -> np.ndarray:
 
     def score(t: np.ndarray, r: np.ndarray) -> np.ndarray:
         return _score(batch.rows(row[r]), t, reml)
+
+    from scipy.optimize.elementwise import find_root  # heavy import: only on this rare path
 
     roots = find_root(
         score,

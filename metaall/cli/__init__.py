@@ -1,0 +1,60 @@
+"""The ``metaall`` command line: thin click commands over the Python API.
+
+Each command parses its options, calls the library and renders the result; no
+statistics live here. Errors are one line on stderr: exit code 2 for usage
+errors, 1 for data errors. Plotting and pandas are imported only by the commands
+that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from metaall._version import __version__
+from metaall.cli.catalog import list_, validate
+from metaall.cli.common import Project
+from metaall.cli.pool import pool
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    envvar="METAALL_PROJECT",
+    show_default=True,
+    help="Review folder holding extractions/ and analyses/.",
+)
+@click.version_option(__version__, prog_name="metaall")
+@click.pass_context
+def cli(ctx: click.Context, project: Path) -> None:
+    """Meta-analysis of ALL treatment evidence, with the numbers of R metafor.
+
+    \b
+    Examples:
+      metaall list
+      metaall pool relapse --subgroup mrd_neg
+      metaall validate
+    """
+    ctx.obj = Project(project)
+
+
+for command in (pool, list_, validate):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point: run the CLI; unexpected errors become one line (METAALL_DEBUG=1: traceback)."""
+    try:
+        cli.main(prog_name="metaall")
+    except Exception as exc:  # the last line of defence: never a traceback
+        if os.environ.get("METAALL_DEBUG"):
+            raise
+        hint = "(METAALL_DEBUG=1 shows details)"
+        click.echo(f"internal error: {type(exc).__name__}: {exc} {hint}", err=True)
+        sys.exit(1)

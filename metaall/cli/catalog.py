@@ -1,0 +1,107 @@
+"""``metaall list`` and ``metaall validate``: what the project holds, and whether it is sound."""
+
+from __future__ import annotations
+
+import click
+
+from metaall.analysis import available_subgroups, run_analysis
+from metaall.cli.common import (
+    Project,
+    emit_rows,
+    fail_on_data_errors,
+    format_option,
+    pass_project,
+)
+from metaall.data import (
+    check_specs_against,
+    load_extractions,
+    load_specs,
+    validate_extractions,
+    validate_specs,
+)
+
+
+def catalog_rows(project: Project) -> list[dict]:
+    """One row per analysis and per subgroup: studies pooled and not included."""
+    data, specs = project.load()
+    rows = []
+    for name, spec in specs.items():
+        for subgroup in [None, *available_subgroups(spec, data)]:
+            result = run_analysis(spec, data, subgroup)
+            pooled = sum(r.estimable for r in result.overall.rows)
+            rows.append(
+                {
+                    "analysis": name,
+                    "subgroup": subgroup or "(all)",
+                    "measure": spec.measure,
+                    "method": spec.method,
+                    "studies": pooled,
+                    "not_estimable": len(result.overall.rows) - pooled,
+                    "not_included": len(result.excluded),
+                    "title": spec.title,
+                }
+            )
+    return rows
+
+
+@click.command("list")
+@format_option
+@pass_project
+@fail_on_data_errors
+def list_(project: Project, fmt: str) -> None:
+    """List analyses, their subgroups and how many studies each pools.
+
+    \b
+    Example:
+      metaall list
+    """
+    rows = catalog_rows(project)
+    if not emit_rows(rows, fmt):
+        width = max(len(r["analysis"]) for r in rows) if rows else 8
+        click.echo(f"{'analysis':<{width}}  {'subgroup':<22} {'measure':<7} {'method':<6} studies")
+        for r in rows:
+            extra = []
+            if r["not_estimable"]:
+                extra.append(f"{r['not_estimable']} not estimable")
+            if r["not_included"]:
+                extra.append(f"{r['not_included']} not included")
+            note = f"  ({', '.join(extra)})" if extra else ""
+            name = r["analysis"] if r["subgroup"] == "(all)" else ""
+            click.echo(
+                f"{name:<{width}}  {r['subgroup']:<22} {r['measure']:<7} {r['method']:<6} "
+                f"{r['studies']:>7}{note}"
+            )
+
+
+def project_problems(project: Project) -> list:
+    """Every problem of the extractions, then of the specs (which need the vocabulary)."""
+    problems = validate_extractions(project.extractions_dir)
+    if problems:
+        return problems
+    data = load_extractions(project.extractions_dir)
+    problems = validate_specs(project.analyses_dir, data.vocabulary)
+    if problems:
+        return problems
+    return check_specs_against(load_specs(project.analyses_dir, data.vocabulary), data)
+
+
+@click.command()
+@pass_project
+def validate(project: Project) -> None:
+    """Check every extraction file and analysis spec; exit 0 only when all are clean.
+
+    Prints every problem, one line each (file:row: field: message).
+
+    \b
+    Example:
+      metaall validate
+    """
+    problems = project_problems(project)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        raise SystemExit(1)
+    data, specs = project.load()
+    counts = f"{len(data.studies)} studies, {len(data.effects)} effects, {len(specs)} analyses"
+    click.echo(f"ok: {counts}")

@@ -1,0 +1,186 @@
+"""An analysis result as plain records: the JSON document and the flat study table.
+
+Numbers stay on the analysis scale (log RR/OR/HR, RD) as in metafor; NaN becomes
+None so the JSON is strict. Text, CSV and Markdown renderings are built from these
+records, never from a second computation.
+"""
+
+from __future__ import annotations
+
+import math
+
+from metaall._version import __version__
+from metaall.analysis import AnalysisResult, GroupResult, StudyRow
+from metaall.data.extractions import COUNT_FIELDS
+from metaall.models import PooledResult
+from metaall.models.result import STAT_FIELDS
+
+POOLED_FIELDS = (*STAT_FIELDS, "k")
+HR_FIELDS = ("hr", "hr_lower", "hr_upper", "ci_level", "p_value")
+
+MEASURE_NAMES = {
+    "RR": "risk ratio",
+    "OR": "odds ratio",
+    "RD": "risk difference",
+    "HR": "hazard ratio",
+}
+ESTIMATORS = {
+    "DL": "DerSimonian-Laird",
+    "HE": "Hedges",
+    "HS": "Hunter-Schmidt",
+    "HSk": "Hunter-Schmidt, small-sample corrected",
+    "SJ": "Sidik-Jonkman",
+    "ML": "maximum likelihood",
+    "REML": "restricted maximum likelihood",
+    "EB": "empirical Bayes",
+    "PM": "Paule-Mandel",
+}
+
+
+def clean(value):
+    """JSON-safe scalar: NaN/inf → None, numpy scalars → Python numbers."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    if isinstance(value, int) or (hasattr(value, "dtype") and value.dtype.kind in "iu"):
+        return int(value)
+    return number
+
+
+def pooled_record(fit: PooledResult | None) -> dict | None:
+    if fit is None:
+        return None
+    return {name: clean(getattr(fit, name)) for name in POOLED_FIELDS}
+
+
+def study_record(row: StudyRow, measure: str) -> dict:
+    e = row.effect
+    numbers = COUNT_FIELDS if measure != "HR" else HR_FIELDS
+    record = {"study": e.study, "label": row.label, "year": row.study.year, "group": row.group}
+    record.update({name: clean(getattr(e, name)) for name in numbers})
+    record.update(
+        yi=clean(row.yi),
+        vi=clean(row.vi),
+        weight=clean(row.weight) if row.estimable else None,
+        estimable=row.estimable,
+        note=row.note,
+        source=e.source,
+        location=e.location,
+        source_row=e.source_row,
+        derivation=e.derivation,
+    )
+    return record
+
+
+def _group_record(group: GroupResult, measure: str) -> dict:
+    return {
+        "name": group.name,
+        "studies": [r.effect.study for r in group.rows],
+        "pooled": pooled_record(group.fit),
+        "weight": clean(group.total_weight),
+    }
+
+
+def method_details(result: AnalysisResult) -> dict:
+    """Everything needed to reproduce the numbers elsewhere (R metafor, R meta, RevMan)."""
+    spec = result.spec
+    fit = result.overall.fit
+    details = {
+        "measure": f"{MEASURE_NAMES[spec.measure]} ({spec.measure})",
+        "scale": "log" if result.ratio else "identity",
+        "model": fit.model if fit is not None else None,
+        "tau2_estimator": ESTIMATORS.get(spec.method),
+        "tau2_algorithm": str(getattr(fit, "algorithm", "")) or None,
+        "ci_method": "Hartung-Knapp (t, k-1 df)" if spec.test == "knha" else "Wald (z)",
+        "level": spec.level,
+        "prediction_interval": (
+            "none (common-effect model)"
+            if spec.method in ("FE", "MH", "Peto")
+            else "estimate ± c·sqrt(se² + tau²), c as for the CI (metafor)"
+        ),
+        "I2": "from tau² (metafor)" if fit is not None and fit.i2_source == "tau2" else "from Q",
+        "metaall_version": __version__,
+    }
+    if spec.measure != "HR":
+        z = spec.zero_cells
+        details["zero_cells"] = {
+            "add": z.add,
+            "to": z.to,
+            "drop00": z.drop00,
+            "rule": zero_cell_rule(z.add, z.to, z.drop00),
+        }
+    return details
+
+
+def zero_cell_rule(add: float, to: str, drop00: bool) -> str:
+    where = {
+        "only0": "to every cell of tables with a zero cell",
+        "all": "to every cell of every table",
+        "if0all": "to every cell of every table when any table has a zero cell",
+        "none": "nowhere",
+    }[to]
+    text = f"{add:g} added {where}" if to != "none" else "no continuity correction"
+    dropped = "; tables with no events in either arm are not estimable" if drop00 else ""
+    return text + dropped
+
+
+def analysis_record(result: AnalysisResult) -> dict:
+    """The JSON document of ``metaall pool``."""
+    spec = result.spec
+    rows = result.overall.rows
+    record = {
+        "analysis": spec.name,
+        "title": spec.title,
+        "subgroup": result.subgroup,
+        "comparison": spec.comparison,
+        "outcome": spec.outcome,
+        "measure": spec.measure,
+        "method": spec.method,
+        "test": spec.test,
+        "level": spec.level,
+        "studies": [study_record(r, spec.measure) for r in rows],
+        "pooled": pooled_record(result.overall.fit),
+        "subgroups": [_group_record(g, spec.measure) for g in result.subgroups],
+        "subgroup_differences": None,
+        "excluded": [
+            {
+                "study": x.effect.study,
+                "label": x.study.label,
+                "group": x.effect.population,
+                "reason": x.reason,
+                "source": x.effect.source,
+                "location": x.effect.location,
+                "source_row": x.effect.source_row,
+            }
+            for x in result.excluded
+        ],
+        "method_details": method_details(result),
+    }
+    if result.difference is not None:
+        d = result.difference
+        record["subgroup_differences"] = {
+            "Q_between": clean(d.Q),
+            "df": d.df,
+            "pval": clean(d.pval),
+            "QM_common_tau2": clean(d.QM_common_tau2),
+            "QM_common_tau2_pval": clean(d.QM_common_tau2_pval),
+        }
+    return record
+
+
+def table_rows(result: AnalysisResult) -> list[dict]:
+    """One flat row per study and per pooled line (subgroups, overall): CSV/Markdown."""
+    measure = result.spec.measure
+    rows: list[dict] = []
+
+    def pooled_line(group: GroupResult, kind: str) -> dict:
+        return {"row": kind, "study": "", "group": group.name, **(pooled_record(group.fit) or {})}
+
+    for group in result.subgroups or (result.overall,):
+        rows += [{"row": "study", **study_record(r, measure)} for r in group.rows]
+        rows.append(pooled_line(group, "subgroup" if result.subgroups else "overall"))
+    if result.subgroups:
+        rows.append(pooled_line(result.overall, "overall"))
+    return rows
