@@ -131,7 +131,6 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
     else:
         est = estimate_tau2(batch, method, tol)
         tau2, algorithm = est.tau2, est.algorithm
-        tau2[one], algorithm[one] = 0.0, "k = 1: tau² set to 0"
 
     re = batch.wls(tau2)
     estimate = re.beta[:, 0]

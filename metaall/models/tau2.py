@@ -218,8 +218,30 @@ def estimate_tau2(batch: Batch, method: str, tol: float | None = None) -> Tau2Es
     """tau² for every data set of ``batch`` with ``method`` (one of ``TAU2_METHODS``).
 
     ``tol=None`` follows metafor's defaults exactly; a number makes every iterative
-    estimator converge to that absolute tolerance on tau².
+    estimator converge to that absolute tolerance on tau². Data sets without residual
+    degrees of freedom (k = 1 in an intercept-only model) get tau² = 0, as in metafor.
     """
+    if method not in TAU2_METHODS:
+        raise ValueError(f"unknown tau² estimator {method!r}; use one of {', '.join(TAU2_METHODS)}")
+    saturated = batch.k <= batch.p
+    if not saturated.any():
+        return _estimate(batch, method, tol)
+    n = saturated.size
+    out = Tau2Estimate(
+        np.zeros(n), np.full(n, "k = 1: tau² set to 0", dtype=object), np.zeros(n, int)
+    )
+    rest = np.flatnonzero(~saturated)
+    if rest.size:
+        est = _estimate(batch.rows(rest), method, tol)
+        out.tau2[rest], out.algorithm[rest], out.iterations[rest] = (
+            est.tau2,
+            est.algorithm,
+            est.iterations,
+        )
+    return out
+
+
+def _estimate(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
     if method == "DL":
         return _closed(_dl(batch), "closed form")
     if method == "HE":
@@ -232,9 +254,6 @@ def estimate_tau2(batch: Batch, method: str, tol: float | None = None) -> Tau2Es
         target = (batch.k - batch.p).astype(float)
         tau2 = q_root(batch, target, tol or R_UNIROOT_TOL, _tau2_max(batch))
         return _closed(tau2, "Brent root of Q = k - p")
-    if method not in ("ML", "REML", "EB"):
-        raise ValueError(f"unknown tau² estimator {method!r}; use one of {', '.join(TAU2_METHODS)}")
-
     threshold = FISHER_THRESHOLD if tol is None else tol
     maxiter = FISHER_MAXITER if tol is None else TIGHT_MAXITER
     tau2, iters, converged = _iterate(batch, method, threshold, maxiter)
