@@ -5,6 +5,21 @@ pandas are imported by the commands that need them.
 """
 
 from metaall._version import __version__
+from metaall.diagnostics import (
+    BaujatData,
+    BeggResult,
+    EggerResult,
+    FewStudiesWarning,
+    InfluenceResult,
+    TrimFillResult,
+    baujat,
+    begg_test,
+    egger_test,
+    harbord_test,
+    influence,
+    peters_test,
+    trim_and_fill,
+)
 from metaall.effects import EffectSizes, effect_sizes, hr_from_ci, hr_from_p
 from metaall.models import (
     CountsResult,
@@ -19,18 +34,31 @@ from metaall.models import (
 )
 
 __all__ = [
+    "BaujatData",
+    "BeggResult",
     "CountsResult",
     "EffectSizes",
+    "EggerResult",
+    "FewStudiesWarning",
     "FitResult",
     "HeterogeneityCI",
+    "InfluenceResult",
     "PooledResult",
     "SubgroupResult",
+    "TrimFillResult",
     "__version__",
+    "baujat",
+    "begg_test",
     "effect_sizes",
+    "egger_test",
     "fit",
     "fit_mh",
     "fit_peto",
+    "harbord_test",
     "hr_from_ci",
     "hr_from_p",
+    "influence",
+    "peters_test",
     "subgroups",
+    "trim_and_fill",
 ]

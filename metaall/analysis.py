@@ -230,8 +230,10 @@ def _effect_sizes(spec: AnalysisSpec, items: Sequence[tuple[Effect, Study, str]]
     return es.yi, es.vi, notes
 
 
-def _pool(spec: AnalysisSpec, items, yi, vi) -> tuple[PooledResult | None, np.ndarray]:
-    """Pool ``items`` with the spec's model; the result and per-item weights (percent)."""
+def pool_items(spec: AnalysisSpec, items, yi, vi) -> tuple[PooledResult | None, np.ndarray]:
+    """Pool ``items`` ((effect, study, group) with effect sizes ``yi``/``vi``) with the
+    spec's model: the result and per-item weights (percent). Inverse-variance models
+    fit the estimable items in their given order; MH and Peto take every table."""
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     weights = np.zeros(len(items))
     if spec.method in ("MH", "Peto"):
@@ -257,7 +259,7 @@ def _group(
     spec: AnalysisSpec, name: str, items, yi, vi, notes, weights=None
 ) -> tuple[GroupResult, np.ndarray]:
     """Pool one group; rows show ``weights`` when given (else the group's own)."""
-    result, own = _pool(spec, items, yi, vi)
+    result, own = pool_items(spec, items, yi, vi)
     shown = own if weights is None else weights
     rows = [
         StudyRow(e, s, g, float(y), float(v), float(w), note)

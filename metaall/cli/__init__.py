@@ -17,6 +17,7 @@ import click
 from metaall._version import __version__
 from metaall.cli.catalog import list_, validate
 from metaall.cli.common import Project
+from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.pool import pool
 
 
@@ -44,7 +45,7 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = Project(project)
 
 
-for command in (pool, list_, validate):
+for command in (pool, list_, validate, bias, sensitivity):
     cli.add_command(command)
 
 

@@ -1,0 +1,175 @@
+"""Small-study tests and sensitivity analyses as records (rows) and text."""
+
+from __future__ import annotations
+
+import math
+
+from metaall.analysis import AnalysisResult, StudyRow
+from metaall.checks import SmallStudyReport
+from metaall.diagnostics import InfluenceResult
+from metaall.models import PooledResult
+from metaall.reports.records import clean
+from metaall.reports.text import fmt_ci, fmt_p
+
+
+def bias_rows(report: SmallStudyReport) -> list[dict]:
+    """One row per test: statistic, p-value, k and the caution for k < 10."""
+    rows = []
+    for name, test, what in (
+        ("Egger", report.egger, "regression of yi on SE (weights 1/vi), t test of the slope"),
+        ("Peters", report.peters, "regression of log OR on 1/N, t test of the slope"),
+        ("Harbord", report.harbord, "score regression Z/√V on √V, t test of the intercept"),
+    ):
+        if test is not None:
+            rows.append(
+                {
+                    "test": name,
+                    "statistic": "t",
+                    "value": clean(test.zval),
+                    "df": test.df,
+                    "pval": clean(test.pval),
+                    "coefficient": clean(test.bias),
+                    "k": test.k,
+                    "method": what,
+                    "warning": test.warning,
+                }
+            )
+    if report.begg is not None:
+        b = report.begg
+        rows.append(
+            {
+                "test": "Begg",
+                "statistic": "Kendall tau",
+                "value": clean(b.tau),
+                "df": None,
+                "pval": clean(b.pval),
+                "coefficient": None,
+                "k": b.k,
+                "method": "rank correlation of standardised effects and variances"
+                + (" (exact)" if b.exact else ""),
+                "warning": b.warning,
+            }
+        )
+    return rows
+
+
+def trimfill_record(result: AnalysisResult, report: SmallStudyReport) -> dict | None:
+    tf = report.trimfill
+    if tf is None:
+        return None
+    return {
+        "k0": tf.k0,
+        "side": tf.side,
+        "estimator": tf.estimator,
+        "method": tf.method,
+        "estimate": clean(tf.estimate),
+        "se": clean(tf.se),
+        "ci_lb": clean(tf.ci_lb),
+        "ci_ub": clean(tf.ci_ub),
+        "pval": clean(tf.pval),
+        "tau2": clean(tf.tau2),
+    }
+
+
+def bias_text(result: AnalysisResult, report: SmallStudyReport) -> str:
+    spec = result.spec
+    scope = f" (subgroup {result.subgroup})" if result.subgroup else ""
+    out = [f"Small-study effects: {spec.title or spec.name}{scope}, k = {report.k}", ""]
+    for note in report.notes:
+        out.append(f"Caution: {note}")
+    if report.notes:
+        out.append("")
+    for row in bias_rows(report):
+        df = f"({row['df']})" if row["df"] is not None else ""
+        coef = f", coefficient {row['coefficient']:.3f}" if row["coefficient"] is not None else ""
+        out.append(
+            f"{row['test']:<8} {row['statistic']}{df} = {row['value']:.3f}, {fmt_p(row['pval'])}"
+            f"{coef}   [{row['method']}]"
+        )
+    tf = report.trimfill
+    if tf is not None:
+        fit = result.overall.fit
+        out += [
+            "",
+            f"Trim-and-fill ({tf.estimator}, {tf.method}): {tf.k0} studies imputed on the "
+            f"{tf.side} side",
+            f"  observed: {fmt_ci(result, fit.estimate, fit.ci_lb, fit.ci_ub)}"
+            f"  ->  adjusted: {fmt_ci(result, tf.estimate, tf.ci_lb, tf.ci_ub)}",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def refit_rows(result: AnalysisResult, rows: list[StudyRow], refits: PooledResult, kind: str):
+    """Rows of a leave-one-out (``kind='omitted'``) or cumulative (``'added'``) table,
+    effects on the display scale."""
+    out = []
+    for i, row in enumerate(rows):
+        pick = {name: float(getattr(refits, name)[i]) for name in ("estimate", "ci_lb", "ci_ub")}
+        out.append(
+            {
+                kind: row.label,
+                "year": row.study.year,
+                "k": int(refits.k[i]),
+                "effect": clean(result.display(pick["estimate"])),
+                "ci_lb": clean(result.display(pick["ci_lb"])),
+                "ci_ub": clean(result.display(pick["ci_ub"])),
+                "pval": clean(refits.pval[i]),
+                "tau2": clean(refits.tau2[i]),
+                "I2": clean(refits.I2[i]),
+            }
+        )
+    return out
+
+
+def refit_text(result: AnalysisResult, rows: list[dict], kind: str) -> str:
+    spec = result.spec
+    head = "Omitting" if kind == "omitted" else "Adding (cumulative)"
+    width = max([len(str(r[kind])) for r in rows] + [len(head)])
+    out = [
+        f"{head:<{width}}  {'k':>3}  {spec.measure} [{spec.level:.0%} CI]"
+        f"{'':>12}{'p':>10}  {'tau²':>8}  {'I²':>6}"
+    ]
+    for r in rows:
+        effect = f"{r['effect']:.2f} [{r['ci_lb']:.2f}, {r['ci_ub']:.2f}]"
+        tau2 = f"{r['tau2']:.4f}" if r["tau2"] is not None else "n/a"
+        out.append(
+            f"{r[kind]!s:<{width}}  {r['k']:>3}  {effect:<24}{fmt_p(r['pval']):>12}  "
+            f"{tau2:>8}  {r['I2']:>5.1f}%"
+        )
+    fit = result.overall.fit
+    everything = fmt_ci(result, fit.estimate, fit.ci_lb, fit.ci_ub)
+    out.append(f"{'All studies':<{width}}  {fit.k:>3}  {everything}")
+    return "\n".join(out) + "\n"
+
+
+INFLUENTIAL_RULE = (
+    "* influential by metafor's rule: |DFFITS| > 3√(1/(k-1)), P(χ²₁ < Cook's D) > 0.5, "
+    "hat > 3/k or |DFBETAS| > 1"
+)
+
+
+def influence_rows(rows: list[StudyRow], inf: InfluenceResult) -> list[dict]:
+    names = ("rstudent", "dffits", "cooks_d", "cov_r", "tau2_del", "QE_del", "hat", "weight")
+    return [
+        {
+            "study": row.label,
+            **{name: clean(getattr(inf, name)[i]) for name in names},
+            "dfbetas": clean(inf.dfbetas[i]),
+            "influential": bool(inf.influential[i]),
+        }
+        for i, row in enumerate(rows)
+    ]
+
+
+def influence_text(records: list[dict]) -> str:
+    width = max(len(r["study"]) for r in records)
+    cols = ("rstudent", "dffits", "cooks_d", "cov_r", "tau2_del", "QE_del", "hat", "weight")
+    out = [f"{'Study':<{width}}  " + "  ".join(f"{c:>9}" for c in cols) + "  influential"]
+    for r in records:
+        cells = "  ".join(
+            f"{r[c]:>9.3f}" if r[c] is not None and math.isfinite(r[c]) else f"{'n/a':>9}"
+            for c in cols
+        )
+        out.append(f"{r['study']:<{width}}  {cells}  {'*' if r['influential'] else ''}")
+    out.append(INFLUENTIAL_RULE)
+    return "\n".join(out) + "\n"
