@@ -15,10 +15,12 @@ from pathlib import Path
 import click
 
 from metaall._version import __version__
+from metaall.cli.add import add
 from metaall.cli.catalog import list_, validate
 from metaall.cli.common import Project
 from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.pool import pool
+from metaall.cli.run import run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,7 +47,7 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = Project(project)
 
 
-for command in (pool, list_, validate, bias, sensitivity):
+for command in (pool, list_, validate, add, run, bias, sensitivity):
     cli.add_command(command)
 
 

@@ -1,0 +1,166 @@
+"""``metaall add``: add a trial to the extractions, validated first, written atomically."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+from metaall.analysis import AnalysisResult, GroupResult, run_analysis
+from metaall.cli.common import Project, fail_on_data_errors, pass_project
+from metaall.data import (
+    EFFECT_COLUMNS,
+    STUDY_COLUMNS,
+    DataError,
+    Extractions,
+    load_extractions,
+    load_specs,
+    read_csv,
+    validate_extractions,
+)
+from metaall.data.extractions import EFFECTS_FILE, STUDIES_FILE
+from metaall.data.writing import with_rows, write_atomic
+from metaall.reports.text import fmt_ci
+
+# study metadata options; 'study' and 'source' are shared with the effect row
+STUDY_OPTIONS = {c: c for c in STUDY_COLUMNS if c not in ("study", "source", "note")}
+STUDY_OPTIONS["study_note"] = "note"
+
+
+def _option_name(column: str) -> str:
+    return "--" + column.replace("_", "-")
+
+
+def effect_and_study_options(command):
+    """One option per column of effects.csv, and per study field for a new study."""
+    for column in reversed(EFFECT_COLUMNS):
+        command = click.option(_option_name(column), column, help=f"effects.csv: {column}")(command)
+    for option, column in reversed(STUDY_OPTIONS.items()):
+        hint = f"studies.csv: {column} (new study only)"
+        command = click.option(_option_name(option), f"new_{option}", help=hint)(command)
+    return command
+
+
+def _new_rows(options: dict, from_file: Path | None) -> list[dict[str, str]]:
+    given = {c: str(options[c]) for c in EFFECT_COLUMNS if options.get(c) is not None}
+    if from_file is None:
+        return [given] if given else []
+    if given:
+        raise click.UsageError("give the effect either as options or with --from, not both")
+    records = read_csv(from_file, ("study",), tuple(c for c in EFFECT_COLUMNS if c != "study"))
+    return [dict(r.cells) for r in records]
+
+
+def _study_row(data: Extractions, rows: list[dict], options: dict) -> dict[str, str] | None:
+    meta = {
+        col: str(options[f"new_{opt}"])
+        for opt, col in STUDY_OPTIONS.items()
+        if options.get(f"new_{opt}") is not None
+    }
+    studies = {r.get("study", "") for r in rows}
+    new = sorted(s for s in studies if s and s not in data.studies)
+    if meta and not new:
+        known = ", ".join(sorted(studies))
+        raise click.UsageError(
+            f"study {known} is already in {STUDIES_FILE}; edit its metadata there, not with add"
+        )
+    if len(new) > 1:
+        raise click.UsageError(f"add one new study at a time (got {', '.join(new)})")
+    if not new:
+        return None
+    source = next(r.get("source", "") for r in rows if r.get("study") == new[0])
+    return {"study": new[0], "source": source, **meta}
+
+
+def _validate_candidate(folder: Path, files: dict[str, bytes]) -> Extractions:
+    """Validate the extractions as they would be after the change, in a scratch copy."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        for path in folder.glob("*.csv"):
+            shutil.copy2(path, scratch / path.name)
+        for name, data in files.items():
+            (scratch / name).write_bytes(data)
+        problems = validate_extractions(scratch)
+        if problems:
+            first = problems[0]
+            raise DataError(folder / Path(first.path).name, first.row, first.field, first.message)
+        return load_extractions(scratch)
+
+
+def _summary(result: AnalysisResult, group: GroupResult | None) -> str:
+    if group is None:
+        return "(none)"
+    if group.fit is None:
+        return "no estimate"
+    f = group.fit
+    return f"{fmt_ci(result, f.estimate, f.ci_lb, f.ci_ub)} (k = {f.k})"
+
+
+def _groups(result: AnalysisResult) -> dict[str, GroupResult]:
+    return {"all": result.overall, **{g.name: g for g in result.subgroups}}
+
+
+def _changes(project: Project, before: Extractions, after: Extractions) -> list[str]:
+    """'before -> after' of every pooled result the new rows touch."""
+    lines = []
+    for name, spec in load_specs(project.analyses_dir, before.vocabulary).items():
+        old, new = run_analysis(spec, before), run_analysis(spec, after)
+        old_groups = _groups(old)
+        for key, group in _groups(new).items():
+            prev = old_groups.get(key)
+            if prev is not None and len(prev.rows) == len(group.rows):
+                continue
+            lines.append(
+                f"  {name} [{key}]: {spec.measure} {_summary(old, prev)} -> {_summary(new, group)}"
+            )
+        for x in new.excluded[len(old.excluded) :]:
+            lines.append(f"  {name}: {x.study.label} not pooled: {x.reason}")
+    return lines
+
+
+@click.command()
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of rows in effects.csv format (any subset of its columns) to add.",
+)
+@click.option("--dry-run", is_flag=True, help="Validate and show the changes; write nothing.")
+@effect_and_study_options
+@pass_project
+@fail_on_data_errors
+def add(project: Project, from_file: Path | None, dry_run: bool, **options) -> None:
+    """Add a trial's effect(s) to extractions/: validated before anything is written,
+    written atomically, duplicates refused; prints how each pooled result changes.
+
+    A new study also needs its metadata (--label, --design, --disease, ...).
+
+    \b
+    Example:
+      metaall add --study NCT99999999 --label "Doe 2026" --year 2026 \\
+        --design prospective_cohort --disease all \\
+        --comparison hsct_vs_no_hsct_after_cart --outcome relapse --population mrd_neg \\
+        --arm-t "CAR-T then allo-HSCT" --arm-c "CAR-T alone" \\
+        --events-t 3 --n-t 20 --events-c 9 --n-c 22 \\
+        --source doe2026.pdf --location "Table 2" --source-row "relapse"
+    """
+    folder = project.extractions_dir
+    data = load_extractions(folder)
+    rows = _new_rows(options, from_file)
+    if not rows:
+        raise click.UsageError("nothing to add: give the effect as options or with --from FILE")
+    files = {EFFECTS_FILE: with_rows(folder / EFFECTS_FILE, rows)}
+    study = _study_row(data, rows, options)
+    if study is not None:
+        files[STUDIES_FILE] = with_rows(folder / STUDIES_FILE, [study])
+    candidate = _validate_candidate(folder, files)
+    changes = _changes(project, data, candidate)
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{verb} {len(rows)} effect(s)" + (f" and study {study['study']}" if study else ""))
+    click.echo("\n".join(changes) if changes else "  no pooled result changes")
+    if not dry_run:
+        for name in (STUDIES_FILE, EFFECTS_FILE):  # the study first: effects refer to it
+            if name in files:
+                write_atomic(folder / name, files[name])
