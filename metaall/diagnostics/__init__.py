@@ -5,8 +5,8 @@
 * :mod:`metaall.diagnostics.influence`: leave-one-out influence statistics and the
   Baujat plot coordinates (also as ``FitResult.influence()`` / ``.baujat()``).
 
-Only numpy and scipy.special are imported here (``import metaall`` stays fast);
-scipy.stats and statsmodels are imported by the tests that need them, when they run.
+Only numpy is imported here (``import metaall`` stays fast); scipy.stats, scipy.special
+and statsmodels are imported by the tests that need them, when they run.
 """
 
 from metaall.diagnostics.bias import (

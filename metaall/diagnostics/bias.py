@@ -37,8 +37,8 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
+from metaall import distributions as dist
 from metaall.diagnostics._metareg import meta_regression
 from metaall.effects import effect_sizes, peto_terms
 from metaall.models.fit import FitResult, check_level, fit
@@ -143,7 +143,7 @@ def _regression_test(
     res = WLS(y, design, weights=np.ones(k) if w is None else w).fit()
     b, o = (1, 0) if bias_is_slope else (0, 1)
     df = int(res.df_resid)
-    crit = special.stdtrit(df, 0.5 + level / 2)  # t quantile
+    crit = dist.t_quantile(0.5 + level / 2, df)
     limit, limit_se = float(res.params[o]), float(res.bse[o])
     return EggerResult(
         test=test,

@@ -32,8 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
+from metaall import distributions as dist
 from metaall.models.fit import FitResult
 from metaall.models.result import PooledResult
 
@@ -113,7 +113,7 @@ def influence(fit: FitResult) -> InfluenceResult:
     with np.errstate(invalid="ignore"):
         influential = (
             (np.abs(dffits) > 3 * np.sqrt(p / (k - p)))
-            | (special.chdtr(p, cooks_d) > 0.5)  # χ²_p distribution function
+            | (1 - dist.chi2_sf(cooks_d, p) > 0.5)  # χ²_p distribution function
             | (hat > 3 * p / k)
             | (np.abs(dfbetas) > 1)
         )

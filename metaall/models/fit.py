@@ -142,10 +142,14 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         var = np.where(knha, s2w * var, var)
     se = np.sqrt(var)
     alpha = 1 - level
-    crit = np.where(knha, dist.t_quantile(1 - alpha / 2, df), dist.norm_quantile(1 - alpha / 2))
+    crit = np.full(k.shape, dist.norm_quantile(1 - alpha / 2))
+    if knha.any():  # t quantiles only when asked: scipy.special is slow to import
+        crit = np.where(knha, dist.t_quantile(1 - alpha / 2, df), crit)
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = estimate / se
-    pval = np.where(knha, dist.t_two_sided_p(zval, df), dist.norm_two_sided_p(zval))
+    pval = dist.norm_two_sided_p(zval)
+    if knha.any():
+        pval = np.where(knha, dist.t_two_sided_p(zval, df), pval)
 
     fe = batch.wls(0.0)
     Q = np.where(one, 0.0, np.maximum(fe.rss, 0.0))

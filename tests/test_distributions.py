@@ -1,0 +1,39 @@
+"""metaall.distributions against scipy.special (the routines scipy.stats uses)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special
+
+from metaall import distributions as dist
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 9, 10, 11, 36, 99, 100, 1001, 99_999])
+def test_chi2_sf_matches_scipy(df):
+    x = np.concatenate([[0.0, 1e-12, 1e-3], np.geomspace(0.01, 20 * df + 2000, 400)])
+    expected = special.chdtrc(df, x)
+    got = dist.chi2_sf(x, df)
+    tiny = expected < 1e-300  # both underflow to (near) zero
+    rtol = 1e-12 if df < 1000 else 1e-9  # sums of ~df/2 terms of size ~x
+    np.testing.assert_allclose(got[~tiny], expected[~tiny], rtol=rtol, atol=0)
+    assert np.all(got[tiny] < 1e-290)
+
+
+def test_chi2_sf_vectorised_over_df_and_edge_values():
+    x = np.array([152.233008082373, 3.0, 0.0, np.inf, 5.0, np.nan])
+    df = np.array([12, 1, 4, 3, 0, 2])
+    got = dist.chi2_sf(x, df)
+    np.testing.assert_allclose(got[:2], special.chdtrc(df[:2], x[:2]), rtol=1e-13)
+    assert got[2] == 1.0 and got[3] == 0.0 and np.isnan(got[4]) and np.isnan(got[5])
+    assert isinstance(dist.chi2_sf(3.0, 2), float)
+
+
+def test_normal_matches_scipy_in_the_tails():
+    z = np.concatenate([-np.geomspace(1e-8, 38, 300), [0.0], np.geomspace(1e-8, 38, 300)])
+    two_sided = 2 * special.ndtr(-np.abs(z))
+    np.testing.assert_allclose(dist.norm_two_sided_p(z), two_sided, rtol=1e-12, atol=1e-300)
+    p = np.concatenate([np.geomspace(1e-300, 0.5, 300), 1 - np.geomspace(1e-16, 0.5, 300)])
+    np.testing.assert_allclose(dist.norm_quantile(p), special.ndtri(p), rtol=1e-13, atol=1e-15)
+    assert dist.norm_quantile(0.975) == pytest.approx(1.959963984540054, rel=1e-15)
+    assert dist.norm_quantile(0.0) == -np.inf and np.isnan(dist.norm_quantile(np.nan))
