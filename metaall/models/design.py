@@ -1,17 +1,18 @@
-"""Weighted least squares for the two linear models metaall fits.
+"""Weighted least squares for the linear models of meta-analysis, batched.
 
-Every model in metaall is either intercept-only (one pooled effect) or has one
-categorical moderator (a pooled effect per subgroup). Both are *indicator designs*:
-X has one 0/1 column per group, so X'WX is diagonal and every projection reduces to
-weighted group means. This module computes, for a batch of data sets at once, the
-quantities the tau² estimators need (Viechtbauer 2005, Stat Med 24:3-24 §2; the
-matrix P = W - WX(X'WX)⁻¹X'W is written out per group):
+Most models in metaall are *indicator designs*: intercept-only (one pooled effect) or
+one categorical moderator (a pooled effect per subgroup). X then has one 0/1 column
+per group, X'WX is diagonal and every projection reduces to weighted group means,
+computed for a whole batch of data sets at once (with groups that may be empty in
+some data sets). Any other design (e.g. the standard error as a moderator, as
+trim-and-fill's side selection needs) is handled with dense p×p algebra. Either way
+the quantities the tau² estimators need are (Viechtbauer 2005, Stat Med 24:3-24 §2;
+P = W - WX(X'WX)⁻¹X'W, A = (X'WX)⁻¹, Mⱼ = X'WʲX):
 
-* ``beta``: weighted group means, ``resid``: y - Xβ,
-* ``rss`` = y'Py = Σ wᵢ rᵢ² (the generalised Q statistic),
-* ``tr_p`` = tr(P) = Σ wᵢ - Σ_g Σ_{i∈g} wᵢ² / Σ_{i∈g} wᵢ,
-* ``tr_pp`` = tr(PP) = Σ_g [Σwᵢ² - 2Σwᵢ³/s_g + (Σwᵢ²)²/s_g²],
-* ``ypp_y`` = y'PPy = Σ wᵢ² rᵢ².
+* ``beta``, ``resid`` = y - Xβ̂,
+* ``rss`` = y'Py = Σ wᵢ rᵢ² (the generalised Q statistic), ``ypp_y`` = y'PPy = Σ wᵢ² rᵢ²,
+* ``tr_p`` = tr(P) = Σwᵢ - tr(A M₂),
+* ``tr_pp`` = tr(PP) = Σwᵢ² - 2 tr(A M₃) + tr((A M₂)²).
 
 Absent studies (padding of ragged batches) carry weight zero.
 """
@@ -42,7 +43,13 @@ class Batch:
     y: np.ndarray  # (m, k), 0 where absent
     v: np.ndarray  # (m, k), 1 where absent
     mask: np.ndarray  # (m, k) bool, True where the study is present
-    X: np.ndarray  # (k, p) indicator design shared by all data sets
+    X: np.ndarray  # (k, p) design shared by all data sets
+
+    @cached_property
+    def indicator(self) -> bool:
+        """True for an indicator design (each study in exactly one group)."""
+        X = self.X
+        return bool(np.all((X == 0) | (X == 1)) and np.all(X.sum(axis=1) == 1))
 
     @cached_property
     def k(self) -> np.ndarray:
@@ -51,8 +58,22 @@ class Batch:
 
     @cached_property
     def p(self) -> np.ndarray:
-        """Number of non-empty groups (model coefficients) per data set."""
-        return ((self.mask @ self.X) > 0).sum(axis=1)
+        """Number of coefficients per data set (non-empty groups of an indicator design)."""
+        if self.indicator:
+            return ((self.mask @ self.X) > 0).sum(axis=1)
+        return np.full(self.k.shape, self.X.shape[1])
+
+    def leverage_ols(self) -> np.ndarray:
+        """Diagonal of the unweighted hat matrix X(X'X)⁻¹X' (0 for absent studies)."""
+        X = self.X
+        if self.indicator:
+            n_g = self.mask @ X
+            with np.errstate(divide="ignore"):
+                lev = np.where(n_g > 0, 1.0 / n_g, 0.0) @ X.T
+        else:
+            inv = np.linalg.inv(_gram(self.mask.astype(float), X))
+            lev = np.einsum("kp,ipq,kq->ik", X, inv, X)
+        return np.where(self.mask, lev, 0.0)
 
     def rows(self, idx: np.ndarray) -> Batch:
         """The sub-batch of data sets ``idx``."""
@@ -70,27 +91,51 @@ class Batch:
         return WLS(self, self.mask.astype(float))
 
 
+def _gram(w: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """X'diag(w)X for every data set: (m, p, p)."""
+    return np.einsum("ik,kp,kq->ipq", w, X, X)
+
+
 class WLS:
-    """Fit of the indicator model to a batch with given weights (see module doc)."""
+    """Fit of the design to a batch with given weights (see module doc)."""
 
     def __init__(self, batch: Batch, w: np.ndarray) -> None:
         self.batch = batch
         self.w = w
         X = batch.X
-        self.sw_g = w @ X  # (m, p) total weight per group
-        filled = self.sw_g > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beta = np.where(filled, ((w * batch.y) @ X) / self.sw_g, np.nan)
+        if batch.indicator:
+            self.sw_g = w @ X  # (m, p) total weight per group: the diagonal of X'WX
+            filled = self.sw_g > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                beta = np.where(filled, ((w * batch.y) @ X) / self.sw_g, np.nan)
+            self._filled = filled
+            fitted = np.where(filled, beta, 0.0) @ X.T
+        else:
+            self._inverse = np.linalg.inv(_gram(w, X))
+            beta = np.einsum("ipq,iq->ip", self._inverse, (w * batch.y) @ X)
+            fitted = beta @ X.T
         self.beta = beta
-        fitted = np.where(filled, beta, 0.0) @ X.T
         self.resid = np.where(batch.mask, batch.y - fitted, 0.0)
-        self._filled = filled
 
-    def _per_group(self, numer: np.ndarray, power: int = 1) -> np.ndarray:
-        """Σ over non-empty groups of numer_g / s_g**power."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(self._filled, numer / self.sw_g**power, 0.0)
-        return ratio.sum(axis=1)
+    @cached_property
+    def covariance(self) -> np.ndarray:
+        """A = (X'WX)⁻¹ per data set, (m, p, p): the covariance of β̂ at these weights."""
+        if self.batch.indicator:
+            with np.errstate(divide="ignore"):
+                diag = np.where(self._filled, 1.0 / self.sw_g, np.nan)
+            return np.einsum("ip,pq->ipq", diag, np.eye(diag.shape[1]))
+        return self._inverse
+
+    def _a_times(self, power: int) -> np.ndarray:
+        """A·M_power per data set: (m, p) diagonal (indicator designs) or (m, p, p)."""
+        X = self.batch.X
+        if self.batch.indicator:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(self._filled, ((self.w**power) @ X) / self.sw_g, 0.0)
+        return self._inverse @ _gram(self.w**power, X)
+
+    def _trace(self, matrix: np.ndarray) -> np.ndarray:
+        return matrix.sum(axis=1) if self.batch.indicator else np.einsum("ipp->i", matrix)
 
     @cached_property
     def sum_w(self) -> np.ndarray:
@@ -113,20 +158,24 @@ class WLS:
     @cached_property
     def tr_p(self) -> np.ndarray:
         """tr(P)."""
-        return self.sum_w - self._per_group((self.w**2) @ self.batch.X)
+        return self.sum_w - self._trace(self._a_times(2))
 
     @cached_property
     def tr_pp(self) -> np.ndarray:
         """tr(PP)."""
-        X = self.batch.X
-        w2_g = (self.w**2) @ X
-        w3_g = (self.w**3) @ X
-        return self.sum_w2 - 2 * self._per_group(w3_g) + self._per_group(w2_g**2, power=2)
+        am2 = self._a_times(2)
+        if self.batch.indicator:
+            square = (am2**2).sum(axis=1)
+        else:
+            square = np.einsum("iab,iba->i", am2, am2)
+        return self.sum_w2 - 2 * self._trace(self._a_times(3)) + square
 
-    @cached_property
-    def log_det_xwx(self) -> np.ndarray:
-        """log det(X'WX) = Σ_g log s_g."""
-        return np.where(self._filled, np.log(np.where(self._filled, self.sw_g, 1.0)), 0.0).sum(1)
+    def _log_det(self, w: np.ndarray) -> np.ndarray:
+        """log det(X'diag(w)X) over the non-empty groups."""
+        if self.batch.indicator:
+            s = w @ self.batch.X
+            return np.where(s > 0, np.log(np.where(s > 0, s, 1.0)), 0.0).sum(1)
+        return np.linalg.slogdet(_gram(w, self.batch.X))[1]
 
     def loglik(self, tau2: np.ndarray, reml: bool) -> np.ndarray:
         """(Restricted) log-likelihood at tau², as metafor's ``logLik`` reports it."""
@@ -134,10 +183,6 @@ class WLS:
         k, p = b.k, b.p
         log_var = np.where(b.mask, np.log(np.where(b.mask, b.v + tau2[:, None], 1.0)), 0.0)
         if reml:
-            const = -0.5 * (k - p) * np.log(2 * np.pi) + 0.5 * self._log_det_xx()
-            return const - 0.5 * log_var.sum(1) - 0.5 * self.log_det_xwx - 0.5 * self.rss
+            const = -0.5 * (k - p) * np.log(2 * np.pi) + 0.5 * self._log_det(b.mask.astype(float))
+            return const - 0.5 * log_var.sum(1) - 0.5 * self._log_det(self.w) - 0.5 * self.rss
         return -0.5 * k * np.log(2 * np.pi) - 0.5 * log_var.sum(1) - 0.5 * self.rss
-
-    def _log_det_xx(self) -> np.ndarray:
-        n_g = self.batch.mask @ self.batch.X
-        return np.where(n_g > 0, np.log(np.where(n_g > 0, n_g, 1.0)), 0.0).sum(1)

@@ -65,10 +65,7 @@ def _df(batch: Batch) -> np.ndarray:
 
 def _hedges(batch: Batch) -> np.ndarray:
     ols = batch.ols()
-    n_g = batch.mask @ batch.X  # studies per group
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lev = np.where(n_g > 0, 1.0 / n_g, 0.0) @ batch.X.T  # diagonal of X(X'X)⁻¹X'
-    tr_pv = np.where(batch.mask, batch.v * (1.0 - lev), 0.0).sum(1)
+    tr_pv = np.where(batch.mask, batch.v * (1.0 - batch.leverage_ols()), 0.0).sum(1)
     rss = (ols.resid**2).sum(1)
     return (rss - tr_pv) / _df(batch)
 
