@@ -102,6 +102,12 @@ class AnalysisResult:
         """A value on the analysis scale as readers see it (exp for ratios)."""
         return math.exp(value) if self.ratio else value
 
+    def to_frame(self):
+        """The study and pooled rows as a pandas DataFrame (for notebooks)."""
+        from metaall.reports.frames import to_frame
+
+        return to_frame(self)
+
 
 def with_options(
     spec: AnalysisSpec,

@@ -425,3 +425,14 @@ def test_every_command_has_help_with_an_example(project):
     for command in cli.commands:
         out = invoke(project, command, "--help").output
         assert "Example" in out, command
+
+
+def test_analysis_result_as_dataframe(project):
+    from metaall.analysis import run_analysis
+    from metaall.cli.common import Project
+
+    data, spec = Project(project).load_analysis("relapse")
+    frame = run_analysis(spec, data, "mrd_neg").to_frame()
+    assert list(frame["row"]) == ["study"] * 6 + ["overall"]
+    doc = pooled_json(project, "relapse", "--subgroup", "mrd_neg")
+    assert frame["estimate"].iloc[-1] == pytest.approx(doc["pooled"]["estimate"], rel=1e-15)
