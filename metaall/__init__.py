@@ -32,6 +32,7 @@ from metaall.models import (
     fit_peto,
     subgroups,
 )
+from metaall.project import Project
 
 __all__ = [
     "BaujatData",
@@ -44,6 +45,7 @@ __all__ = [
     "HeterogeneityCI",
     "InfluenceResult",
     "PooledResult",
+    "Project",
     "SubgroupResult",
     "TrimFillResult",
     "__version__",

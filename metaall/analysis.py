@@ -9,8 +9,8 @@ the one object every report, table and figure is drawn from.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -92,6 +92,8 @@ class AnalysisResult:
     overall: GroupResult
     difference: SubgroupTest | None
     excluded: tuple[Excluded, ...]
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    """What each subgroup tag means (from the vocabulary), for reports and figures."""
 
     @property
     def ratio(self) -> bool:
@@ -115,16 +117,24 @@ def with_options(
     method: str | None = None,
     test: str | None = None,
     level: float | None = None,
-    zero_cells: ZeroCells | None = None,
+    add: float | None = None,
+    to: str | None = None,
+    drop00: bool | None = None,
 ) -> AnalysisSpec:
-    """The spec with command-line overrides applied; ``ValueError`` if they do not fit."""
+    """The spec with overrides applied (None keeps the spec's value); ``ValueError`` if
+    they do not fit together."""
+    z = spec.zero_cells
     new = replace(
         spec,
         measure=measure or spec.measure,
         method=method or spec.method,
         test=test or spec.test,
         level=spec.level if level is None else level,
-        zero_cells=zero_cells or spec.zero_cells,
+        zero_cells=ZeroCells(
+            add=z.add if add is None else add,
+            to=to or z.to,
+            drop00=z.drop00 if drop00 is None else drop00,
+        ),
     )
     if new.measure not in MEASURES:
         raise ValueError(f"unknown measure {new.measure!r}; use one of {', '.join(MEASURES)}")
@@ -305,7 +315,11 @@ def run_analysis(
             group, _ = _group(spec, name, sub_items, yi[sel], vi[sel], sub_notes, weights[sel])
             groups.append(group)
         difference = _difference(spec, groups, labels, yi, vi)
-    return AnalysisResult(spec, subgroup, tuple(groups), overall, difference, tuple(excluded))
+    vocab, by = data.vocabulary, spec.subgroup_by
+    descriptions = {g: vocab.describe(by, g) for g in names if by and vocab.has(by, g)}
+    return AnalysisResult(
+        spec, subgroup, tuple(groups), overall, difference, tuple(excluded), descriptions
+    )
 
 
 def _difference(spec, groups, labels, yi, vi) -> SubgroupTest | None:

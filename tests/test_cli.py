@@ -427,12 +427,17 @@ def test_every_command_has_help_with_an_example(project):
         assert "Example" in out, command
 
 
-def test_analysis_result_as_dataframe(project):
-    from metaall.analysis import run_analysis
-    from metaall.cli.common import Project
+def test_python_api_gives_the_cli_numbers(project):
+    result = metaall.Project(project).analysis("relapse", "mrd_neg", method="DL", test="knha")
+    doc = pooled_json(project, "relapse", "--subgroup", "mrd_neg", "--method", "DL", "--ci", "hk")
+    assert result.overall.fit.ci_lb == pytest.approx(doc["pooled"]["ci_lb"], rel=1e-15)
+    assert result.descriptions["mrd_neg"].startswith("Patients in MRD-negative CR")
+    with pytest.raises(metaall.project.UnknownAnalysis, match="no analysis 'nope'"):
+        metaall.Project(project).analysis("nope")
 
-    data, spec = Project(project).load_analysis("relapse")
-    frame = run_analysis(spec, data, "mrd_neg").to_frame()
+
+def test_analysis_result_as_dataframe(project):
+    frame = metaall.Project(project).analysis("relapse", "mrd_neg").to_frame()
     assert list(frame["row"]) == ["study"] * 6 + ["overall"]
     doc = pooled_json(project, "relapse", "--subgroup", "mrd_neg")
     assert frame["estimate"].iloc[-1] == pytest.approx(doc["pooled"]["estimate"], rel=1e-15)

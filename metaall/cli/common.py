@@ -3,65 +3,14 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from pathlib import Path
 
 import click
 
-from metaall.data import (
-    AnalysisSpec,
-    DataError,
-    Extractions,
-    ZeroCells,
-    check_specs_against,
-    load_extractions,
-    load_spec,
-    load_specs,
-)
+from metaall.analysis import AnalysisResult
+from metaall.data import DataError
 from metaall.data.specs import METHODS, ZERO_CELL_TARGETS
+from metaall.project import Project, UnknownAnalysis
 from metaall.reports.tables import FORMATS, to_csv, to_json, to_markdown
-
-
-@dataclass(frozen=True)
-class Project:
-    """A review folder: ``extractions/`` and ``analyses/`` side by side."""
-
-    root: Path
-
-    @property
-    def extractions_dir(self) -> Path:
-        return self.root / "extractions"
-
-    @property
-    def analyses_dir(self) -> Path:
-        return self.root / "analyses"
-
-    def load(self) -> tuple[Extractions, dict[str, AnalysisSpec]]:
-        """Extractions and every spec, validated (the first problem raises DataError)."""
-        data = load_extractions(self.extractions_dir)
-        specs = load_specs(self.analyses_dir, data.vocabulary)
-        return data, self._checked(specs, data)
-
-    def load_analysis(self, name: str) -> tuple[Extractions, AnalysisSpec]:
-        """Extractions and the one spec ``name``, validated."""
-        path = self.analyses_dir / f"{name}.yaml"
-        if not path.is_file():
-            known = ", ".join(sorted(p.stem for p in self.analyses_dir.glob("*.yaml"))) or "none"
-            raise click.BadParameter(
-                f"no analysis '{name}' in {self.analyses_dir}; known: {known}",
-                param_hint="ANALYSIS",
-            )
-        data = load_extractions(self.extractions_dir)
-        spec = load_spec(path, data.vocabulary)
-        return data, self._checked({name: spec}, data)[name]
-
-    @staticmethod
-    def _checked(specs: dict[str, AnalysisSpec], data: Extractions) -> dict[str, AnalysisSpec]:
-        problems = check_specs_against(specs, data)
-        if problems:
-            raise problems[0]
-        return specs
-
 
 pass_project = click.make_pass_decorator(Project)
 
@@ -120,14 +69,8 @@ def model_options(command):
     return command
 
 
-def overrides(spec: AnalysisSpec, options: dict) -> dict:
+def overrides(options: dict) -> dict:
     """Keyword arguments for :func:`metaall.analysis.with_options` from CLI options."""
-    z = spec.zero_cells
-    zero = ZeroCells(
-        add=z.add if options.get("add") is None else options["add"],
-        to=options.get("to") or z.to,
-        drop00=z.drop00 if options.get("drop00") is None else options["drop00"],
-    )
     method = options.get("method")
     if method:
         method = next(m for m in METHODS if m.lower() == method.lower())
@@ -136,7 +79,9 @@ def overrides(spec: AnalysisSpec, options: dict) -> dict:
         method=method,
         test={"z": "z", "hk": "knha"}.get(options.get("ci") or ""),
         level=options.get("level"),
-        zero_cells=zero,
+        add=options.get("add"),
+        to=options.get("to"),
+        drop00=options.get("drop00"),
     )
 
 
@@ -154,16 +99,6 @@ def fail_on_data_errors(function):
     return wrapper
 
 
-def population_describer(data: Extractions):
-    """tag -> its vocabulary description ('' for tags the vocabulary does not know)."""
-    vocab = data.vocabulary
-
-    def describe(tag: str) -> str:
-        return vocab.describe("population", tag) if vocab.has("population", tag) else ""
-
-    return describe
-
-
 def emit_rows(rows: list[dict], fmt: str) -> bool:
     """Print ``rows`` as JSON, CSV or Markdown; False for text (the caller lays it out)."""
     writers = {"json": to_json, "csv": to_csv, "markdown": to_markdown}
@@ -171,3 +106,20 @@ def emit_rows(rows: list[dict], fmt: str) -> bool:
         return False
     click.echo(writers[fmt](rows), nl=False)
     return True
+
+
+def usage_errors(function):
+    """Call ``function``; an unknown analysis or unfit option becomes a usage error (exit 2)."""
+    try:
+        return function()
+    except UnknownAnalysis as exc:
+        raise click.BadParameter(str(exc), param_hint="ANALYSIS") from None
+    except DataError:
+        raise
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def analyse(project: Project, analysis: str, subgroup: str | None, options: dict) -> AnalysisResult:
+    """Run one analysis with the command's model options (usage problems exit 2)."""
+    return usage_errors(lambda: project.analysis(analysis, subgroup, **overrides(options)))

@@ -5,28 +5,17 @@ from __future__ import annotations
 import click
 
 from metaall import checks
-from metaall.analysis import AnalysisResult, run_analysis, with_options
 from metaall.cli.common import (
     Project,
+    analyse,
     emit_rows,
     fail_on_data_errors,
     format_option,
     model_options,
-    overrides,
     pass_project,
 )
 from metaall.reports import diagnostics as rep
 from metaall.reports.tables import to_json
-
-
-def analyse(project: Project, analysis: str, subgroup: str | None, options: dict) -> AnalysisResult:
-    """Load, apply option overrides and run one analysis (usage problems → exit 2)."""
-    data, spec = project.load_analysis(analysis)
-    try:
-        spec = with_options(spec, **overrides(spec, options))
-        return run_analysis(spec, data, subgroup)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 @click.command()

@@ -9,21 +9,21 @@ import click
 from metaall.analysis import AnalysisResult, run_analysis, with_options
 from metaall.cli.common import (
     Project,
+    analyse,
     fail_on_data_errors,
     format_option,
     model_options,
     overrides,
     pass_project,
-    population_describer,
+    usage_errors,
 )
-from metaall.data import DataError
 from metaall.data.adhoc import load_adhoc
 from metaall.reports.records import analysis_record, table_rows
 from metaall.reports.tables import to_csv, to_json, to_markdown
 from metaall.reports.text import render_text
 
 
-def render(result: AnalysisResult, fmt: str, describe=lambda tag: "") -> str:
+def render(result: AnalysisResult, fmt: str) -> str:
     """The report of one analysis in ``fmt`` (text, json, csv, markdown)."""
     if fmt == "json":
         return to_json(analysis_record(result))
@@ -31,7 +31,7 @@ def render(result: AnalysisResult, fmt: str, describe=lambda tag: "") -> str:
         return to_csv(table_rows(result))
     if fmt == "markdown":
         return to_markdown(table_rows(result))
-    return render_text(result, describe)
+    return render_text(result)
 
 
 @click.command()
@@ -61,20 +61,18 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, **options) -> Non
       metaall pool relapse --method DL --ci hk --format json
       metaall pool --data trials.csv --measure OR --method MH
     """
-    try:
-        if data_file is not None:
-            if analysis:
-                raise click.UsageError("give either ANALYSIS or --data, not both")
-            measure = (options.get("measure") or "").upper() or None
-            extractions, spec = load_adhoc(data_file, measure)
-        else:
-            if not analysis:
-                raise click.UsageError("missing ANALYSIS (or --data FILE); see 'metaall list'")
-            extractions, spec = project.load_analysis(analysis)
-        spec = with_options(spec, **overrides(spec, options))
-        result = run_analysis(spec, extractions, subgroup)
-    except DataError:
-        raise
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    click.echo(render(result, fmt, population_describer(extractions)), nl=False)
+    if data_file is not None and analysis:
+        raise click.UsageError("give either ANALYSIS or --data, not both")
+    if data_file is None and not analysis:
+        raise click.UsageError("missing ANALYSIS (or --data FILE); see 'metaall list'")
+    if data_file is None:
+        result = analyse(project, analysis, subgroup, options)
+    else:
+        measure = (options.get("measure") or "").upper() or None
+
+        def adhoc() -> AnalysisResult:
+            data, spec = load_adhoc(data_file, measure)
+            return run_analysis(with_options(spec, **overrides(options)), data, subgroup)
+
+        result = usage_errors(adhoc)
+    click.echo(render(result, fmt), nl=False)

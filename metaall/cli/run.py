@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from metaall.analysis import run_analysis
-from metaall.cli.common import Project, fail_on_data_errors, pass_project, population_describer
+from metaall.cli.common import Project, fail_on_data_errors, pass_project
 from metaall.reports.outputs import summary, table_files, write_outputs
 
 
@@ -30,12 +29,10 @@ def run(project: Project, out: Path, force: bool) -> None:
     Example:
       metaall run --out output
     """
-    data, specs = project.load()
-    describe = population_describer(data)
-    results = [run_analysis(spec, data) for spec in specs.values()]
+    results = project.analyses()
     files: dict[str, bytes] = {}
     for result in results:
-        files.update(table_files(result, describe))
+        files.update(table_files(result))
     folder = out if out.is_absolute() else project.root / out
     try:
         lines = write_outputs(folder, files, summary(results), force)

@@ -22,12 +22,12 @@ MANIFEST = ".metaall-run.json"
 SUMMARY_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "tau2", "I2", "pval")
 
 
-def table_files(result: AnalysisResult, describe=lambda tag: "") -> dict[str, bytes]:
+def table_files(result: AnalysisResult) -> dict[str, bytes]:
     """The report of one analysis as text, JSON, CSV and Markdown files."""
     stem = result.spec.name + (f"_{result.subgroup}" if result.subgroup else "")
     rows = table_rows(result)
     return {
-        f"{stem}.txt": render_text(result, describe).encode(),
+        f"{stem}.txt": render_text(result).encode(),
         f"{stem}.json": to_json(analysis_record(result)).encode(),
         f"{stem}.csv": to_csv(rows).encode(),
         f"{stem}.md": to_markdown(rows).encode(),

@@ -47,9 +47,8 @@ def _title(group: GroupResult, title: str) -> str:
 class _Report:
     """Lays out one analysis; the label column is as wide as the longest label."""
 
-    def __init__(self, result: AnalysisResult, describe) -> None:
+    def __init__(self, result: AnalysisResult) -> None:
         self.result = result
-        self.describe = describe
         titles = [_title(g, f"Subtotal {g.name}") for g in result.subgroups]
         titles.append(_title(result.overall, self._total_title()))
         labels = [r.label for r in result.overall.rows]
@@ -134,7 +133,7 @@ class _Report:
         out += self.header()
         if result.subgroups:
             for group in result.subgroups:
-                about = self.describe(group.name)
+                about = result.descriptions.get(group.name, "")
                 out.append(f"{group.name}" + (f": {about}" if about else ""))
                 out += [*self.group(group, f"Subtotal {group.name}"), ""]
             out += self.pooled(result.overall, "Total")
@@ -181,6 +180,6 @@ class _Report:
         return out
 
 
-def render_text(result: AnalysisResult, describe=lambda tag: "") -> str:
-    """The full report; ``describe(tag)`` gives a subgroup's description (vocabulary)."""
-    return _Report(result, describe).render()
+def render_text(result: AnalysisResult) -> str:
+    """The full report of one analysis."""
+    return _Report(result).render()
