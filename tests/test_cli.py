@@ -441,3 +441,15 @@ def test_analysis_result_as_dataframe(project):
     assert list(frame["row"]) == ["study"] * 6 + ["overall"]
     doc = pooled_json(project, "relapse", "--subgroup", "mrd_neg")
     assert frame["estimate"].iloc[-1] == pytest.approx(doc["pooled"]["estimate"], rel=1e-15)
+
+
+def test_import_metaall_is_light():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, metaall; heavy = ('scipy', 'pandas', 'matplotlib', 'statsmodels', 'click');"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
