@@ -81,6 +81,7 @@ EARLIEST_YEAR = 1950
 _STUDY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _TAG = re.compile(r"[a-z][a-z0-9_]*")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+MAX_DIGITS = 15  # whole numbers up to 15 digits are exact in the float64 engine
 _DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
@@ -259,6 +260,11 @@ class _Row:
             return None
         if not _INTEGER.fullmatch(value):
             self.fail(name, f"expected a whole number, got '{value}'")
+            return None
+        if len(value.lstrip("+-").lstrip("0")) > MAX_DIGITS:
+            shown = value if len(value) <= 24 else f"{value[:20]}... ({len(value)} characters)"
+            wanted = f"a whole number of at most {MAX_DIGITS} digits"
+            self.fail(name, f"expected {wanted}, got '{shown}'")
             return None
         return int(value)
 
