@@ -1,0 +1,223 @@
+"""Forest plot of an analysis result, in the layout of RevMan and R meta.
+
+One row per study (events/total per arm, or log HR and SE; weight; effect and CI as
+text and as a square sized by weight), per subgroup a diamond with "Total events",
+prediction interval, heterogeneity and test for overall effect, then the same for all
+studies and the test for subgroup differences (the overall block is drawn only when
+there are subgroups to compare; Cochrane Handbook v6.4 §10.11.3). Every number is the
+one ``metaall pool`` prints (same result object, same formatting functions).
+"""
+
+from __future__ import annotations
+
+import math
+
+from matplotlib.figure import Figure
+
+from metaall import distributions as dist
+from metaall.analysis import AnalysisResult, GroupResult, StudyRow
+from metaall.figures.page import DEFAULT_FONT, DEFAULT_FONT_SIZE, width_mm
+from metaall.figures.panel import Column, Mark, Panel, Row, draw_panel
+from metaall.figures.scale import symmetric_scale
+from metaall.figures.style import Style, get_style, num
+
+NOTE_MARKS = "*†‡§¶"
+ARMS = ("t", "c")
+
+
+def _columns(result: AnalysisResult, style: Style) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
+    spec = result.spec
+    data: list[Column] = []
+    if spec.measure == "HR":
+        if style.split_counts:  # RevMan's generic inverse-variance columns
+            data = [Column("log", "log[Hazard Ratio]"), Column("se", "SE")]
+    else:
+        for arm, label in zip(ARMS, spec.arm_labels, strict=True):
+            if style.split_counts:
+                data += [
+                    Column(f"events_{arm}", "Events", group=label),
+                    Column(f"total_{arm}", "Total", group=label),
+                ]
+            else:
+                header = style.count_header.format(arm=label)
+                data.append(Column(f"counts_{arm}", header, group=style.counts_group))
+    end = {
+        "weight": Column("weight", style.weight_header),
+        "effect": Column(
+            "effect", style.effect_header(spec.measure, spec.method, spec.level), "left"
+        ),
+    }
+    left = [Column("study", style.study_header, "left"), *data]
+    left += [col for key, col in end.items() if key not in style.right]
+    return tuple(left), tuple(end[key] for key in style.right)
+
+
+def _per_arm(prefix: str, values: tuple) -> dict[str, str]:
+    return {f"{prefix}_{arm}": str(value) for arm, value in zip(ARMS, values, strict=True)}
+
+
+def _count_cells(style: Style, events: tuple[int, int], totals: tuple[int, int]) -> dict:
+    """Events and totals per arm: RevMan's two columns each, or "events/total"."""
+    if style.split_counts:
+        return _per_arm("events", events) | _per_arm("total", totals)
+    return _per_arm("counts", tuple(f"{e}/{n}" for e, n in zip(events, totals, strict=True)))
+
+
+class _Builder:
+    """Turns an analysis result into the rows of a forest plot."""
+
+    def __init__(self, result: AnalysisResult, style: Style):
+        self.result = result
+        self.style = style
+        self.counts = result.spec.measure != "HR"
+        self.z = float(dist.norm_quantile(0.5 + result.spec.level / 2))
+        estimable = [r.weight for r in result.overall.rows if r.estimable]
+        self.max_weight = max(estimable, default=0.0) or 1.0
+        notes = [r.note for r in result.overall.rows if r.note and r.estimable]
+        self.marks = {
+            note: NOTE_MARKS[i % len(NOTE_MARKS)] for i, note in enumerate(dict.fromkeys(notes))
+        }
+
+    def study(self, row: StudyRow) -> Row:
+        e, d, style = row.effect, self.result.display, self.style
+        mark = f"\u00a0{self.marks[row.note]}" if row.note in self.marks and row.estimable else ""
+        cells = {"study": row.label + mark}
+        if self.counts:
+            cells |= _count_cells(style, (e.events_t, e.events_c), (e.n_t, e.n_c))
+        elif style.split_counts and row.estimable:
+            cells |= {"log": num(row.yi, 4), "se": num(math.sqrt(row.vi), 4)}
+        if not row.estimable:
+            return Row(cells | {"effect": "Not estimable"})
+        half = self.z * math.sqrt(row.vi)
+        lo, hi = row.yi - half, row.yi + half
+        cells |= {"weight": style.weight(row.weight), "effect": style.ci(d(row.yi), d(lo), d(hi))}
+        area = row.weight / self.max_weight
+        return Row(cells, mark=Mark("square", d(row.yi), d(lo), d(hi), area))
+
+    def pooled(self, group: GroupResult, total: bool) -> list[Row]:
+        """The pooled row and the lines under it."""
+        style, spec, d = self.style, self.result.spec, self.result.display
+        fit = group.fit
+        cells = {"study": style.pooled_label(total, spec.level)}
+        events = totals = ()
+        if self.counts:
+            events = tuple(sum(getattr(r.effect, f"events_{a}") for r in group.rows) for a in ARMS)
+            totals = tuple(sum(getattr(r.effect, f"n_{a}") for r in group.rows) for a in ARMS)
+            split = style.split_counts  # RevMan: totals here, events on their own row
+            cells |= _per_arm("total", totals) if split else _count_cells(style, events, totals)
+        if fit is None:
+            return [Row(cells | {"effect": "Not estimable"}, bold=True)]
+        cells |= {
+            "weight": style.weight(group.total_weight),
+            "effect": style.ci(d(fit.estimate), d(fit.ci_lb), d(fit.ci_ub)),
+        }
+        rows = [
+            Row(
+                cells,
+                bold=True,
+                mark=Mark("diamond", d(fit.estimate), d(fit.ci_lb), d(fit.ci_ub), studies=fit.k),
+            )
+        ]
+        if self.counts and style.split_counts:
+            rows.append(Row({"study": "Total events"} | _per_arm("events", events)))
+        if spec.prediction_interval and fit.k > 1 and math.isfinite(fit.pi_lb):
+            lo, hi = d(fit.pi_lb), d(fit.pi_ub)
+            mark = Mark("interval", d(fit.estimate), lo, hi)
+            rows.append(
+                Row({"study": "Prediction interval", "effect": style.bounds(lo, hi)}, mark=mark)
+            )
+        rows.append(Row(line=style.heterogeneity_line(fit)))
+        rows.append(Row(line=style.overall_line(fit)))
+        return rows
+
+    def heading(self, tag: str, first: bool) -> Row:
+        """A subgroup's heading: its description from the vocabulary, else its tag."""
+        text = self.result.descriptions.get(tag, tag)
+        return Row(line=text, bold=True, space_before=0.0 if first else 0.35)
+
+    def rows(self) -> list[Row]:
+        result = self.result
+        if not result.subgroups:
+            heading = [self.heading(result.subgroup, True)] if result.subgroup else []
+            studies = [self.study(r) for r in result.overall.rows]
+            return [*heading, *studies, *self.pooled(result.overall, True)]
+        rows: list[Row] = []
+        for i, group in enumerate(result.subgroups):
+            rows.append(self.heading(group.name, i == 0))
+            rows += [self.study(r) for r in group.rows]
+            rows += self.pooled(group, total=False)
+        total = self.pooled(result.overall, total=True)
+        rows.append(Row(total[0].cells, bold=True, mark=total[0].mark, space_before=0.35))
+        rows += total[1:]
+        if result.difference is not None:
+            rows.append(Row(line=self.style.subgroup_line(result.difference)))
+        return rows
+
+    def notes(self) -> list[str]:
+        style, spec = self.style, self.result.spec
+        notes = [f"{mark} {note}" for note, mark in self.marks.items()]
+        fit = self.result.overall.fit
+        if fit is not None:
+            ci = "Hartung-Knapp (t)" if spec.test == "knha" else "Wald (z)"
+            model = fit.model.replace("tau²", style.tau)
+            notes.append(f"Model: {model}; {spec.level:.0%} CI: {ci}.")
+        reasons: dict[str, list[str]] = {}
+        for x in self.result.excluded:
+            reasons.setdefault(x.reason, []).append(x.study.label)
+        notes += [f"Not included ({why}): {'; '.join(labels)}." for why, labels in reasons.items()]
+        return notes
+
+
+def _scale_values(rows: list[Row]) -> list[float]:
+    """What the axis must hold: every point estimate and every pooled or prediction
+    interval of more than one study. Study intervals, and the "pooled" interval of a
+    subgroup of one study (that study's own), may run past it (arrows, clipped)."""
+    values = []
+    for row in rows:
+        m = row.mark
+        if m is None:
+            continue
+        whole = m.kind == "interval" or (m.kind == "diamond" and m.studies > 1)
+        values += [m.est, m.lo, m.hi] if whole else [m.est]
+    return values
+
+
+def forest_panel(result: AnalysisResult, style: str = "revman") -> Panel:
+    """The rows, columns and axis of the forest plot of ``result`` (see :func:`forest_plot`)."""
+    if not result.overall.rows:
+        raise ValueError(f"analysis '{result.spec.name}' has no study to plot")
+    chosen = get_style(style)
+    builder = _Builder(result, chosen)
+    rows = builder.rows()
+    left, right = _columns(result, chosen)
+    spec = result.spec
+    favours = tuple(chosen.spell(label) for label in spec.favours)
+    return Panel(
+        left=left,
+        right=right,
+        rows=tuple(rows),
+        scale=symmetric_scale(_scale_values(rows), result.ratio),
+        graph_header=chosen.effect_header(spec.measure, spec.method, spec.level),
+        favours=favours,
+        notes=tuple(builder.notes()),
+    )
+
+
+def forest_plot(
+    result: AnalysisResult,
+    *,
+    style: str = "revman",
+    width: str | float = "double",
+    font: str = DEFAULT_FONT,
+    font_size: float = DEFAULT_FONT_SIZE,
+) -> Figure:
+    """Forest plot of ``result`` (from :func:`metaall.analysis.run_analysis`).
+
+    ``style``: ``revman``, ``jama`` or ``bmj`` (see :mod:`metaall.figures.style`);
+    ``width``: ``single`` (85 mm), ``double`` (175 mm) or mm; the height follows from the
+    rows. Subgroups are headed by their vocabulary descriptions (``result.descriptions``,
+    else the tag). Studies appear in the order of the result (the spec's ``order``:
+    spec, year, weight or effect). ``ValueError`` when the columns cannot fit the width.
+    """
+    panel = forest_panel(result, style)
+    return draw_panel(panel, width_mm(width), font, font_size)

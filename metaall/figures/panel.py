@@ -1,0 +1,440 @@
+"""A table beside a graph: the layout engine of forest and sensitivity plots.
+
+A :class:`Panel` is rows of text cells (left and right of the graph), full-width text
+lines and one mark per row in the graph (a square sized by weight with its interval, a
+diamond, a prediction interval). :func:`draw_panel` measures every text with the font,
+gives each column the width of its widest entry, gives the graph what is left of the
+requested figure width, wraps study labels and long lines rather than let them run
+into the graph, and makes the figure exactly as tall as its rows (the layout R meta and
+RevMan use: rows at a fixed pitch, headers above, the axis and the "favours" labels
+below). Everything is placed in points from the top-left corner, so the figure is the
+same at any dpi and in every format.
+
+Squares have an area proportional to the weight (side ∝ √weight), as in RevMan and
+R meta (Lewis & Clarke 2001, BMJ 322:1479, "Forest plots: trying to see the wood and the
+trees"). Whiskers beyond the axis end in an arrow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, Polygon
+from matplotlib.ticker import FixedLocator, NullLocator
+from matplotlib.transforms import Affine2D, Transform
+
+from metaall.figures.fonts import font, line_metrics, text_width, wrap
+from metaall.figures.page import DEFAULT_FONT, DEFAULT_FONT_SIZE, PT_PER_MM, new_figure
+from metaall.figures.scale import Scale, tick_label
+
+# geometry in em (multiples of the font size)
+PITCH = 1.55  # a row of the table
+LINE = 1.25  # a line of text inside a cell, header or note
+GAP = 1.0  # between columns
+MARGIN = 0.6  # around the figure
+TICK = 0.45  # tick length
+SQUARE = 0.8  # side of the largest square, in row pitches
+DIAMOND = 0.62  # height of a diamond, in row pitches
+MIN_GRAPH = 0.25  # the graph's least share of the width
+PREFERRED_GRAPH = 0.42  # the share it keeps when long lines widen the table
+MIN_LABEL = 9.0  # study labels are never wrapped narrower than this (em)
+LINE_WIDTH = 0.6  # points
+INK = "black"
+SQUARE_INK = "0.3"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column; ``header`` lines are separated by newlines, ``group`` is a heading
+    shared by adjacent columns (e.g. an arm's name over its Events and Total)."""
+
+    key: str
+    header: str
+    align: str = "right"
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What a row draws in the graph, in display units (ratios, not logs).
+
+    ``kind``: ``square`` (point estimate and interval, ``area`` the square's area
+    relative to the largest, 0..1), ``diamond`` (a pooled estimate and its CI) or
+    ``interval`` (a prediction interval: a bar with end caps).
+    """
+
+    kind: str
+    est: float
+    lo: float
+    hi: float
+    area: float = 1.0
+    studies: int = 1  # how many studies a diamond pools
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row: ``cells`` by column key, or one ``line`` of text across the table."""
+
+    cells: Mapping[str, str] = field(default_factory=dict)
+    line: str = ""
+    bold: bool = False
+    mark: Mark | None = None
+    space_before: float = 0.0  # in row pitches
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Everything a table-and-graph figure shows. The first left column holds the
+    labels and is the one that wraps when space is short."""
+
+    left: tuple[Column, ...]
+    right: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    scale: Scale
+    graph_header: str = ""
+    favours: tuple[str, str] | None = None
+    notes: tuple[str, ...] = ()
+    reference: float | None = None  # a dashed line, e.g. at the pooled estimate
+
+
+class _Fonts:
+    def __init__(self, family: str, size: float) -> None:
+        self.size = size
+        self.normal = font(family, size)
+        self.bold = font(family, size, bold=True)
+        self.cap, _, _ = line_metrics(self.normal)
+
+    def of(self, bold: bool):
+        return self.bold if bold else self.normal
+
+    def width(self, text: str, bold: bool = False) -> float:
+        return max((text_width(line, self.of(bold)) for line in text.split("\n")), default=0.0)
+
+
+@dataclass
+class _Layout:
+    """Horizontal positions (points from the left edge) of every column and the graph."""
+
+    x: dict[str, tuple[float, float]]  # column key -> (left, right)
+    label_width: float
+    table_left: float
+    table_width: float
+    graph_left: float
+    graph_width: float
+    favours_width: tuple[float, float]  # room for the left and the right label
+
+
+def _favours_room(panel: Panel, fonts: _Fonts, left: float, graph: float, edge: float, content):
+    """Narrow the graph so that the right "favours" label, which starts at the line of
+    no effect, ends before ``edge``: on one line if the graph keeps its least share,
+    else on two; the graph width and the room for each label."""
+    gap = GAP * fonts.size / 2
+    share = panel.scale.fraction(panel.scale.null)
+    words = (panel.favours[1] if panel.favours else "").split()
+    splits = [(" ".join(words[:k]), " ".join(words[k:])) for k in range(1, len(words))]
+    two_lines = min(
+        (max(fonts.width(a), fonts.width(b)) for a, b in splits),
+        default=fonts.width(" ".join(words)),
+    )
+    if share > 0:
+        one_line = (edge - left - gap - fonts.width(" ".join(words))) / share
+        graph = min(graph, max(one_line, MIN_GRAPH * content))
+        graph = min(graph, (edge - left - gap - two_lines) / share)
+    null = left + share * graph
+    return graph, (null - gap - MARGIN * fonts.size, edge - null - gap)
+
+
+def _column_widths(panel: Panel, fonts: _Fonts) -> dict[str, float]:
+    widths = {}
+    for col in (*panel.left, *panel.right):
+        cells = [fonts.width(r.cells.get(col.key, ""), r.bold) for r in panel.rows]
+        widths[col.key] = max([fonts.width(col.header, True), *cells])
+    for columns in (panel.left, panel.right):
+        for group, keys in _groups(columns).items():
+            need = fonts.width(group, True) - _span(keys, widths, fonts.size * GAP)
+            if need > 0:
+                widths[keys[-1]] += need
+    return widths
+
+
+def _groups(columns: tuple[Column, ...]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for col in columns:
+        if col.group:
+            groups.setdefault(col.group, []).append(col.key)
+    return groups
+
+
+def _span(keys: list[str], widths: Mapping[str, float], gap: float) -> float:
+    return sum(widths[k] for k in keys) + gap * (len(keys) - 1)
+
+
+def _layout(panel: Panel, fonts: _Fonts, width: float) -> _Layout:
+    em = fonts.size
+    gap, margin = GAP * em, MARGIN * em
+    content = width - 2 * margin
+    widths = _column_widths(panel, fonts)
+    label_key = panel.left[0].key
+    right = sum(widths[c.key] + gap for c in panel.right)
+    table = _span([c.key for c in panel.left], widths, gap)
+    room = content - right - gap - MIN_GRAPH * content
+    if table > room:  # wrap the labels
+        label = widths[label_key] - (table - room)
+        narrowest = max(MIN_LABEL * em, fonts.width(panel.left[0].header, True))
+        if label < narrowest:
+            least = table - widths[label_key] + narrowest
+            need = (least + right + gap) / (1 - MIN_GRAPH) + 2 * margin
+            raise ValueError(
+                f"these columns need a figure at least {need / PT_PER_MM:.0f} mm wide at "
+                f"{em:g} pt (asked for {width / PT_PER_MM:.0f} mm)"
+            )
+        widths[label_key] = label
+        table = room
+    lines = max((fonts.width(r.line, r.bold) for r in panel.rows if r.line), default=0.0)
+    wide = min(lines, content - right - gap - PREFERRED_GRAPH * content)
+    if wide > table:  # let long lines have room: the label column takes it
+        widths[label_key] += wide - table
+        table = wide
+    x, left = {}, margin
+    for col in panel.left:
+        x[col.key] = (left, left + widths[col.key])
+        left += widths[col.key] + gap
+    graph_left, edge = left, width - margin
+    graph = edge - graph_left - right
+    if not panel.right:  # the last tick label is centred on the graph's right end
+        graph -= fonts.width(tick_label(panel.scale.ticks[-1])) / 2
+    graph, favours = _favours_room(panel, fonts, graph_left, graph, edge, content)
+    left = graph_left + graph + gap
+    for col in panel.right:
+        x[col.key] = (left, left + widths[col.key])
+        left += widths[col.key] + gap
+    return _Layout(x, widths[label_key], margin, table, graph_left, graph, favours)
+
+
+class _Canvas:
+    """Places text and marks in points measured from the figure's top-left corner."""
+
+    def __init__(self, fig: Figure, height: float, fonts: _Fonts) -> None:
+        self.fig = fig
+        self.fonts = fonts
+        self.points: Transform = (
+            Affine2D().scale(1 / 72, -1 / 72).translate(0, height / 72) + fig.dpi_scale_trans
+        )
+
+    def text(self, x: float, top: float, text: str, align: str = "left", bold: bool = False):
+        """One line of text, its cap height centred in a line whose top is at ``top``."""
+        baseline = top + (self.fonts.size * LINE + self.fonts.cap) / 2
+        self.fig.text(
+            x,
+            baseline,
+            text,
+            transform=self.points,
+            ha=align,
+            va="baseline",
+            fontproperties=self.fonts.of(bold),
+            parse_math=False,
+        )
+
+
+def _cell_lines(panel: Panel, layout: _Layout, fonts: _Fonts, row: Row) -> dict[str, list[str]]:
+    lines = {}
+    for col in (*panel.left, *panel.right):
+        text = row.cells.get(col.key, "")
+        width = layout.label_width if col.key == panel.left[0].key else math.inf
+        lines[col.key] = wrap(text, width, fonts.of(row.bold)) if text else []
+    return lines
+
+
+def draw_panel(
+    panel: Panel,
+    width_mm: float,
+    font_family: str = DEFAULT_FONT,
+    font_size: float = DEFAULT_FONT_SIZE,
+) -> Figure:
+    """Draw ``panel`` as a figure ``width_mm`` wide and as tall as its rows need."""
+    fonts = _Fonts(font_family, font_size)
+    em = fonts.size
+    width = width_mm * PT_PER_MM
+    layout = _layout(panel, fonts, width)
+    columns = (*panel.left, *panel.right)
+
+    # -- vertical layout: header, rows, axis, favours, notes -----------------------
+    y = MARGIN * em
+    graph_header = _wrap_block(panel.graph_header, layout.graph_width, fonts, bold=True)
+    header_lines = max(
+        [len(graph_header), *(len(c.header.split("\n")) for c in columns)], default=1
+    )
+    has_groups = any(c.group for c in columns)
+    header_top = y + (LINE * em if has_groups else 0.0)
+    body_top = header_top + header_lines * LINE * em + 0.35 * em
+    placed = []  # (row, top, height, cell lines, line lines)
+    y = body_top
+    for row in panel.rows:
+        y += row.space_before * PITCH * em
+        cells = _cell_lines(panel, layout, fonts, row)
+        line = _wrap_block(row.line, layout.table_width, fonts, row.bold)
+        count = max([len(line), *(len(v) for v in cells.values()), 1])
+        pitch = PITCH if not row.line else LINE + 0.1
+        height = (pitch + (count - 1) * LINE) * em
+        placed.append((row, y, height, cells, line))
+        y += height
+    body_bottom = y + 0.3 * em
+    ticks_bottom = body_bottom + (TICK + 0.35) * em + LINE * em
+    favours = [
+        _wrap_block(text, room, fonts)
+        for text, room in zip(panel.favours or ("", ""), layout.favours_width, strict=True)
+    ]
+    favours_top = ticks_bottom + 0.25 * em
+    y = favours_top + max(len(f) for f in favours) * LINE * em
+    notes = [_wrap_block(note, width - 2 * MARGIN * em, fonts) for note in panel.notes]
+    notes_top = y + (0.6 * em if notes else 0.0)
+    height = notes_top + sum(len(n) for n in notes) * LINE * em + MARGIN * em
+
+    fig = new_figure(width, height)
+    canvas = _Canvas(fig, height, fonts)
+
+    # -- header ----------------------------------------------------------------------
+    for columns_ in (panel.left, panel.right):
+        for group, keys in _groups(columns_).items():
+            left, right = layout.x[keys[0]][0], layout.x[keys[-1]][1]
+            canvas.text((left + right) / 2, header_top - LINE * em, group, "center", True)
+    for col in columns:
+        lines = col.header.split("\n")
+        top = header_top + (header_lines - len(lines)) * LINE * em
+        for i, text in enumerate(lines):
+            x = layout.x[col.key][0 if col.align == "left" else 1]
+            canvas.text(x, top + i * LINE * em, text, col.align, bold=True)
+    top = header_top + (header_lines - len(graph_header)) * LINE * em
+    centre = layout.graph_left + layout.graph_width / 2
+    for i, text in enumerate(graph_header):
+        canvas.text(centre, top + i * LINE * em, text, "center", bold=True)
+
+    # -- rows ------------------------------------------------------------------------
+    ax = _graph_axes(fig, panel.scale, layout, body_top, body_bottom, height, fonts)
+    side = SQUARE * PITCH * em
+    for row, top, row_height, cells, line in placed:
+        centre_y = top + row_height / 2
+        _block(canvas, layout.table_left, centre_y, line, "left", row.bold)
+        for col in columns:
+            x = layout.x[col.key][0 if col.align == "left" else 1]
+            _block(canvas, x, centre_y, cells[col.key], col.align, row.bold)
+        if row.mark is not None:
+            _draw_mark(ax, row.mark, centre_y, side, PITCH * em)
+
+    # -- axis labels: "favours" either side of the line of no effect ---------------
+    null = layout.graph_left + layout.graph_width * panel.scale.fraction(panel.scale.null)
+    for lines, x, align in zip(
+        favours, (null - GAP * em / 2, null + GAP * em / 2), ("right", "left"), strict=True
+    ):
+        for i, text in enumerate(lines):
+            canvas.text(x, favours_top + i * LINE * em, text, align)
+    y = notes_top
+    for note in notes:
+        for text in note:
+            canvas.text(MARGIN * em, y, text)
+            y += LINE * em
+    if panel.reference is not None:
+        ax.axvline(panel.reference, color=INK, lw=LINE_WIDTH, ls=(0, (3, 2)), zorder=1)
+    return fig
+
+
+def _wrap_block(text: str, width: float, fonts: _Fonts, bold: bool = False) -> list[str]:
+    """``text`` (newlines kept) wrapped to ``width`` points; [] for no text."""
+    if not text:
+        return []
+    return [piece for part in text.split("\n") for piece in wrap(part, width, fonts.of(bold))]
+
+
+def _block(canvas: _Canvas, x: float, centre: float, lines: list[str], align: str, bold: bool):
+    """Lines of text centred as a block on ``centre``."""
+    top = centre - len(lines) * LINE * canvas.fonts.size / 2
+    for i, text in enumerate(lines):
+        canvas.text(x, top + i * LINE * canvas.fonts.size, text, align, bold)
+
+
+def _graph_axes(
+    fig: Figure, scale: Scale, layout: _Layout, top: float, bottom: float, height: float, fonts
+) -> Axes:
+    """The graph: x in display units (log for ratios), y in points from the figure top."""
+    width = fig.get_figwidth() * 72
+    ax = fig.add_axes(
+        (
+            layout.graph_left / width,
+            1 - bottom / height,
+            layout.graph_width / width,
+            (bottom - top) / height,
+        )
+    )
+    ax.set_xscale("log" if scale.log else "linear")
+    ax.set_xlim(scale.lo, scale.hi)
+    ax.set_ylim(bottom, top)
+    ax.patch.set_visible(False)
+    for name, spine in ax.spines.items():
+        spine.set_visible(name == "bottom")
+        spine.set_linewidth(LINE_WIDTH)
+    ax.xaxis.set_major_locator(FixedLocator(scale.ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticks(scale.ticks, [tick_label(t) for t in scale.ticks], fontproperties=fonts.normal)
+    ax.tick_params(
+        axis="x", length=TICK * fonts.size, width=LINE_WIDTH, pad=0.35 * fonts.size, color=INK
+    )
+    ax.yaxis.set_visible(False)
+    ax.axvline(scale.null, color=INK, lw=LINE_WIDTH, zorder=1)
+    return ax
+
+
+def _draw_mark(ax: Axes, mark: Mark, y: float, side: float, pitch: float) -> None:
+    if not all(math.isfinite(v) for v in (mark.est, mark.lo, mark.hi)):
+        return
+    lo, hi = ax.get_xlim()
+    if mark.kind == "diamond":
+        points = [
+            (mark.lo, y),
+            (mark.est, y - DIAMOND * pitch / 2),
+            (mark.hi, y),
+            (mark.est, y + DIAMOND * pitch / 2),
+        ]
+        ax.add_patch(Polygon(points, closed=True, facecolor=INK, edgecolor=INK, lw=0.4, zorder=3))
+        return
+    _whisker(ax, max(mark.lo, lo), min(mark.hi, hi), y, mark.lo < lo, mark.hi > hi)
+    if mark.kind == "interval":
+        for x in (mark.lo, mark.hi):
+            if lo <= x <= hi:
+                ends = [y - pitch * 0.18, y + pitch * 0.18]
+                ax.plot([x, x], ends, color=INK, lw=LINE_WIDTH * 1.3, solid_capstyle="butt")
+        return
+    if lo <= mark.est <= hi:
+        ax.plot(
+            [mark.est],
+            [y],
+            marker="s",
+            markersize=side * math.sqrt(max(mark.area, 0.0)),
+            markerfacecolor=SQUARE_INK,
+            markeredgewidth=0,
+            linestyle="none",
+            zorder=3,
+        )
+
+
+def _whisker(ax: Axes, start: float, end: float, y: float, clip_lo: bool, clip_hi: bool) -> None:
+    """A horizontal interval; an arrowhead where it runs past the axis."""
+    if start >= end:
+        return
+    style = {(False, False): "-", (True, False): "<|-", (False, True): "-|>", (True, True): "<|-|>"}
+    arrow = FancyArrowPatch(
+        (start, y),
+        (end, y),
+        arrowstyle=style[clip_lo, clip_hi],
+        mutation_scale=5.5,
+        shrinkA=0,
+        shrinkB=0,
+        lw=LINE_WIDTH,
+        color=INK,
+        clip_on=False,
+        zorder=2,
+    )
+    ax.add_patch(arrow)
