@@ -19,6 +19,7 @@ from metaall.cli.add import add
 from metaall.cli.catalog import list_, validate
 from metaall.cli.common import Project
 from metaall.cli.diagnostics import bias, sensitivity
+from metaall.cli.figures import COMMANDS as FIGURE_COMMANDS
 from metaall.cli.pool import pool
 from metaall.cli.run import run
 
@@ -47,7 +48,7 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = Project(project)
 
 
-for command in (pool, list_, validate, add, run, bias, sensitivity):
+for command in (pool, list_, validate, add, run, bias, sensitivity, *FIGURE_COMMANDS):
     cli.add_command(command)
 
 
