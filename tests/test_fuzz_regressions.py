@@ -75,3 +75,12 @@ def test_count_too_large_for_the_float_engine(tmp_path):
         assert pool(path).exit_code == 1
     path = adhoc(tmp_path, f"{COUNTS}A,3,000999999999999999,5,10\nB,2,12,6,11\n")
     assert load_adhoc(path)[0].effects[0].n_t == 999_999_999_999_999  # 15 digits are fine
+
+
+def test_non_utf8_byte_beyond_the_last_column(tmp_path):
+    """Was: 'text beyond the last column: '\\udcff'' (a lone surrogate: printed as an
+    escape, or unprintable); now the byte is named like in any other cell."""
+    path = adhoc(tmp_path, COUNTS.encode() + b"A,3,10,5,10,\xff\n")
+    expected = f"{path}:2: column 6: byte 0xff is not UTF-8; save the file as CSV UTF-8"
+    assert error_of(path) == expected
+    assert pool(path).stderr == f"error: {expected}\n"

@@ -122,9 +122,8 @@ def _record(
 ) -> Record:
     for position, cell in enumerate(cells[len(header) :], start=len(header) + 1):
         if cell:
-            raise DataError(
-                path, line, f"column {position}", f"text beyond the last column: '{cell}'"
-            )
+            problem = _bad_byte(cell) or f"text beyond the last column: '{cell}'"
+            raise DataError(path, line, f"column {position}", problem)
     values: dict[str, str] = {}
     for name, cell in zip(header, cells, strict=False):
         if problem := _bad_byte(cell):
