@@ -125,19 +125,20 @@ def test_funnel_with_contours_trimfill_and_egger(tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    ("flag", "text"),
+    ("flag", "text", "width"),
     [
-        ("--leave-one-out", "Study omitted"),
-        ("--cumulative", "Study added"),
-        ("--baujat", "Squared Pearson Residual"),
+        ("--leave-one-out", "Study omitted", 175),
+        ("--cumulative", "Study added", 175),
+        ("--baujat", "Squared Pearson Residual", 85),
     ],
 )
-def test_sensitivity_plots(tmp_path: Path, flag, text):
+def test_sensitivity_plots(tmp_path: Path, flag, text, width):
     out = tmp_path / "plot.svg"
-    width = ["--width", "single"] if flag == "--baujat" else []
-    done = invoke("sensitivity-plot", "relapse", flag, *width, "-o", str(out))
+    done = invoke("sensitivity-plot", "relapse", flag, "-o", str(out))
     assert done.exit_code == 0, done.output
-    assert text in out.read_text(encoding="utf-8")
+    svg = out.read_text(encoding="utf-8")
+    assert text in svg
+    assert f'width="{width * 72 / 25.4:.6f}pt"' in svg  # each plot's default width
 
 
 def test_export_writes_figures_and_tables_for_every_analysis_and_subgroup(tmp_path: Path):

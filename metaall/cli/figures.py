@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from metaall import checks
 from metaall.analysis import AnalysisResult, available_subgroups, run_analysis, with_options
 from metaall.cli.common import (
     Project,
@@ -26,8 +27,9 @@ STYLES = ("revman", "jama", "bmj")
 FIGURE_FORMATS = ("pdf", "svg", "png", "tiff", "tif", "eps")
 
 
-def _figure_options(default_width: str, styled: bool = True):
-    """Output file, size, font and overwrite options shared by the figure commands."""
+def _figure_options(default_width: str | None, width_help: str = ""):
+    """Output file, style, size, font and overwrite options of the figure commands
+    (``default_width`` None: the plot's own default, which ``width_help`` states)."""
 
     def decorate(command):
         options = [
@@ -41,8 +43,8 @@ def _figure_options(default_width: str, styled: bool = True):
             click.option(
                 "--width",
                 default=default_width,
-                show_default=True,
-                help="single (85 mm), double (175 mm) or a width in mm.",
+                show_default=default_width is not None,
+                help=f"single (85 mm), double (175 mm) or a width in mm{width_help}.",
             ),
             click.option(
                 "--dpi",
@@ -61,17 +63,16 @@ def _figure_options(default_width: str, styled: bool = True):
             ),
             click.option("--overwrite", is_flag=True, help="Replace FILE if it exists."),
         ]
-        if styled:
-            options.insert(
-                1,
-                click.option(
-                    "--style",
-                    type=click.Choice(STYLES),
-                    default="revman",
-                    show_default=True,
-                    help="Journal conventions: column set, wording, number format.",
-                ),
-            )
+        options.insert(
+            1,
+            click.option(
+                "--style",
+                type=click.Choice(STYLES),
+                default="revman",
+                show_default=True,
+                help="Journal conventions: column set, wording, number format.",
+            ),
+        )
         for option in reversed(options):
             command = option(command)
         return command
@@ -106,8 +107,10 @@ def _save(draw, output: Path, dpi: int, overwrite: bool) -> None:
 
 
 def _look(options: dict) -> dict:
-    """Width, font and font size of a figure from the command's options."""
-    return {key: options.pop(key) for key in ("width", "font", "font_size")}
+    """Width, font and font size of a figure from the command's options (a width not
+    given leaves the plot's default)."""
+    look = {key: options.pop(key) for key in ("width", "font", "font_size")}
+    return {key: value for key, value in look.items() if value is not None}
 
 
 @click.command()
@@ -176,20 +179,20 @@ def funnel(
 @click.option("--baujat", "kind", flag_value="baujat", help="Heterogeneity vs influence.")
 @click.option(
     "--by",
-    type=click.Choice(ORDERS),
+    type=click.Choice(checks.ORDERS),
     default="year",
     show_default=True,
     help="Order of the cumulative analysis (undated studies last).",
 )
-@_figure_options("double")
+@_figure_options(None, " (default: double; single for --baujat)")
 @model_options
 @pass_project
 @fail_on_data_errors
 def sensitivity_plot(
     project, analysis, subgroup, kind, by, output, style, dpi, overwrite, **options
 ):
-    """Leave-one-out or cumulative forest plot, or Baujat plot, of ANALYSIS (the plots
-    of ``metaall sensitivity``).
+    """Leave-one-out or cumulative forest plot, or Baujat plot, of ANALYSIS: the plots
+    of 'metaall sensitivity'.
 
     \b
     Examples:
