@@ -84,3 +84,13 @@ def test_non_utf8_byte_beyond_the_last_column(tmp_path):
     expected = f"{path}:2: column 6: byte 0xff is not UTF-8; save the file as CSV UTF-8"
     assert error_of(path) == expected
     assert pool(path).stderr == f"error: {expected}\n"
+
+
+def test_column_name_with_a_colon_keeps_the_error_line_parseable(tmp_path):
+    """Was: 'trials.csv:1: Note: extra: unknown column', whose field reads as 'Note'."""
+    path = adhoc(tmp_path, "study,events_t,n_t,events_c,n_c,Note: extra\nA,3,10,5,10,x\n")
+    assert error_of(path) == f"{path}:1: column 6: unknown column 'Note: extra'"
+    path = adhoc(tmp_path, "study,a:b,events_t,n_t,events_c,n_c,a:b\nA,,3,10,5,10,\n")
+    assert error_of(path).startswith(f"{path}:1: column 2: unknown column 'a:b'")
+    path = adhoc(tmp_path, "study,evnts_t,events_t\nA,1,2\n")
+    assert error_of(path) == f"{path}:1: evnts_t: unknown column; did you mean 'events_t'?"

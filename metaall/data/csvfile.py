@@ -71,13 +71,15 @@ def _check_header(
             if any(header[position:]):
                 raise DataError(path, line, f"column {position}", "column has no name")
             continue  # trailing empty header cells, as spreadsheets sometimes save
+        # a name with ':' would make the field of 'path:row: field: message' ambiguous
+        field, quoted = (name, "") if ":" not in name else (f"column {position}", f" '{name}'")
         if name in seen:
-            raise DataError(path, line, name, "duplicate column")
+            raise DataError(path, line, field, f"duplicate column{quoted}")
         seen.add(name)
         if name not in columns and name not in optional:
             close = difflib.get_close_matches(name, [*columns, *optional], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise DataError(path, line, name, f"unknown column{hint}")
+            raise DataError(path, line, field, f"unknown column{quoted}{hint}")
     for name in columns:
         if name not in seen:
             raise DataError(path, line, name, "missing column")
