@@ -186,17 +186,18 @@ def test_squares_have_areas_proportional_to_weights():
 def test_whiskers_past_the_axis_end_in_arrows():
     res = result("relapse", "mrd_neg")  # NCT01593696: RR 0.05 [0.003, 0.86]
     ax = forest_plot(res, style="bmj").axes[0]
-    assert ax.get_xlim()[0] > 0.003
+    assert ax.get_xlim() == (0.02, 50.0)
     styles = [
         type(p.get_arrowstyle()).__name__ for p in ax.patches if isinstance(p, FancyArrowPatch)
     ]
-    assert styles.count("Curve") == 5  # the other whiskers and the prediction interval
-    assert styles.count("CurveFilledA") == 2  # two lower limits below 0.05
+    assert styles.count("Curve") == 6  # the other whiskers and the prediction interval
+    assert styles.count("CurveFilledA") == 1  # the one lower limit below 0.02
 
 
 def test_ratio_axis_is_log_and_symmetric_about_one():
-    scale = symmetric_scale([0.3, 0.05, 2.2], log=True)
+    scale = symmetric_scale([0.3, 0.06, 2.2], log=True)
     assert (scale.lo, scale.hi) == (0.05, 20.0)
+    assert symmetric_scale([0.3, 0.052], log=True).hi == 50.0  # 5% to spare at the end
     assert symmetric_scale([0.3, 0.04], log=True).hi == 50.0
     assert scale.fraction(1.0) == pytest.approx(0.5)
     assert forest_plot(result("relapse", "mrd_neg")).axes[0].get_xscale() == "log"

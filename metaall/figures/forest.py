@@ -92,7 +92,7 @@ class _Builder:
         lo, hi = row.yi - half, row.yi + half
         cells |= {"weight": style.weight(row.weight), "effect": style.ci(d(row.yi), d(lo), d(hi))}
         area = row.weight / self.max_weight
-        return Row(cells, mark=Mark("square", d(row.yi), d(lo), d(hi), area))
+        return Row(cells, mark=Mark("square", d(row.yi), d(lo), d(hi), area, whole=False))
 
     def pooled(self, group: GroupResult, total: bool) -> list[Row]:
         """The pooled row and the lines under it."""
@@ -115,7 +115,13 @@ class _Builder:
             Row(
                 cells,
                 bold=True,
-                mark=Mark("diamond", d(fit.estimate), d(fit.ci_lb), d(fit.ci_ub), studies=fit.k),
+                mark=Mark(
+                    "diamond",
+                    d(fit.estimate),
+                    d(fit.ci_lb),
+                    d(fit.ci_ub),
+                    whole=total or fit.k > 1,  # one study: that study's own interval
+                ),
             )
         ]
         if self.counts and style.split_counts:
@@ -169,16 +175,14 @@ class _Builder:
 
 
 def _scale_values(rows: list[Row]) -> list[float]:
-    """What the axis must hold: every point estimate and every pooled or prediction
-    interval of more than one study. Study intervals, and the "pooled" interval of a
-    subgroup of one study (that study's own), may run past it (arrows, clipped)."""
+    """What the axis must hold: every point estimate, the total's interval and every
+    pooled or prediction interval of more than one study. Study intervals, and the
+    diamond of a subgroup of one study (that study's interval), may run past it."""
     values = []
     for row in rows:
         m = row.mark
-        if m is None:
-            continue
-        whole = m.kind == "interval" or (m.kind == "diamond" and m.studies > 1)
-        values += [m.est, m.lo, m.hi] if whole else [m.est]
+        if m is not None:
+            values += [m.est, m.lo, m.hi] if m.whole else [m.est]
     return values
 
 

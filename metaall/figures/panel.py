@@ -72,7 +72,7 @@ class Mark:
     lo: float
     hi: float
     area: float = 1.0
-    studies: int = 1  # how many studies a diamond pools
+    whole: bool = True  # the axis holds the whole interval (else it may run past it)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ RATIO_SCALES = {
     1000.0: (0.001, 0.1, 1.0, 10.0, 1000.0),
 }
 NICE = (1.0, 2.0, 5.0)
+SPARE = 1.05
 MAX_TICKS = 7
 
 
@@ -73,14 +74,15 @@ def _nice_down(x: float) -> float:
 
 
 def symmetric_scale(values: Iterable[float], log: bool) -> Scale:
-    """Limits symmetric about no effect that hold every value (largest RevMan scale at most)."""
+    """Limits symmetric about no effect that hold every value with 5% to spare (so a
+    square is not cut by the axis end); the largest RevMan scale at most."""
     vals = _finite(values, log)
     if log:
-        reach = max((abs(math.log(v)) for v in vals), default=0.0)
-        fits = (u for u in RATIO_SCALES if math.log(u) >= reach * (1 - 1e-9))
+        reach = max((abs(math.log(v)) for v in vals), default=0.0) * SPARE
+        fits = (u for u in RATIO_SCALES if math.log(u) >= reach)
         upper = next(fits, max(RATIO_SCALES))
         return Scale(True, 1 / upper, upper, RATIO_SCALES[upper])
-    upper = _nice_up(max((abs(v) for v in vals), default=0.0) or 1.0)
+    upper = _nice_up(max((abs(v) * SPARE for v in vals), default=0.0) or 1.0)
     return Scale(False, -upper, upper, (-upper, -upper / 2, 0.0, upper / 2, upper))
 
 
