@@ -25,6 +25,7 @@ from metaall.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_ERROR = re.compile(r"^(?:error: )?[^:\n]+:\d+: [^:\n]+: [^\n]+$")
+USAGE_ERROR = ("Error: ", "error: ")  # click's own line, or metaall's one-line form
 COUNTS = "study,events_t,n_t,events_c,n_c,group\nA,3,10,5,10,x\nB,0,12,6,11,x\nC,1,10,4,9,y\n"
 HRS = "study,hr,hr_lower,hr_upper\nA,0.5,0.3,0.9\nB,0.7,0.5,0.95\nC,1.2,0.8,1.7\n"
 
@@ -63,13 +64,13 @@ def outcome(result) -> str:
         assert len(lines) == 1 and DATA_ERROR.match(lines[0]), result.stderr
         return "data error"
     assert result.exit_code == 2, result.exit_code
-    errors = [line for line in lines if line.startswith("Error: ")]
+    errors = [line for line in lines if line.startswith(USAGE_ERROR)]
     assert len(errors) == 1 and len(errors[0]) > len("Error: "), result.stderr
     return "usage error"
 
 
 def error_line(result) -> str:
-    return next(line for line in result.stderr.splitlines() if line.startswith("Error: "))
+    return next(line for line in result.stderr.splitlines() if line.startswith(USAGE_ERROR))
 
 
 BAD_LEVELS = ["2", "0", "1", "-0.5", "abc", "nan", "inf", "-inf", "95", "0.95.1", "", "1e400"]
@@ -188,7 +189,7 @@ def test_real_process_usage_errors(project, args):
     proc = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
-    assert [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+    assert [line for line in proc.stderr.splitlines() if line.startswith(USAGE_ERROR)]
     assert proc.stdout == ""
 
 
