@@ -343,11 +343,6 @@ def test_ml_reml_with_exact_solvers_are_stationary_on_hard_data(method):
     assert_stationary(yi, vi, res.tau2, method == "REML", 1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: when Fisher scoring converges to a local maximum that beats tau2 = 0, "
-    "REML returns it although another maximum is more likely (metafor 3.8.1 does the same)",
-)
 def test_reml_returns_the_global_maximum_when_fisher_scoring_stops_at_a_local_one():
     yi = np.array([0.04, -1.166, -5.074, -0.048, 0.162, 2.556, -0.064, 0.007, -3.401, -0.107])
     vi = np.array([0.0023, 2.9563, 1.1615, 0.0039, 1.1873, 1.8496, 0.0092, 0.0061, 1.078, 0.0013])

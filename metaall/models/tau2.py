@@ -41,7 +41,7 @@ TAU2_METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM")
 
 FISHER_THRESHOLD = 1e-5  # metafor's control$threshold
 FISHER_MAXITER = 100  # metafor's control$maxiter
-TIGHT_MAXITER = 10_000
+TIGHT_MAXITER = 500  # Fisher scoring converges in a few steps or oscillates
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,41 @@ def _upper_bracket(batch: Batch, reml: bool) -> np.ndarray:
             break
         upper = np.where(pos, upper * 2, upper)
     return upper
+
+
+SCREEN_POINTS = 16
+
+
+def _score_grid(batch: Batch, pts: np.ndarray, reml: bool) -> np.ndarray:
+    """The score of every data set at each of its tau² values ``pts`` (m, G)."""
+    if batch.X.shape[1] > 1:
+        rep = np.repeat(np.arange(pts.shape[0]), pts.shape[1])
+        return _score(batch.rows(rep), pts.ravel(), reml).reshape(pts.shape)
+    # intercept-only: the same sums on an (m, G, k) array, without a WLS per point
+    mask = batch.mask[:, None, :]
+    w = np.where(mask, 1.0 / (batch.v[:, None, :] + pts[:, :, None]), 0.0)
+    sw = w.sum(-1)
+    mu = (w * batch.y[:, None, :]).sum(-1) / sw
+    wr = w * (batch.y[:, None, :] - mu[..., None])
+    return (wr**2).sum(-1) - (sw - (w**2).sum(-1) / sw if reml else sw)
+
+
+def _several_maxima(batch: Batch, reml: bool) -> np.ndarray:
+    """Data sets whose (restricted) likelihood may have more than one maximum.
+
+    The score is screened on a geometric grid from a tenth of the smallest sampling
+    variance to metafor's upper search limit; two or more +/- sign changes (or one
+    beside a maximum at zero) flag a data set for the global search. Such likelihoods
+    arise when sampling variances differ by orders of magnitude; metafor returns
+    whichever maximum Fisher scoring reaches.
+    """
+    m = batch.k.shape[0]
+    v_min = np.where(batch.mask, batch.v, np.inf).min(axis=1)
+    pts = np.geomspace(v_min / 10, _tau2_max(batch), SCREEN_POINTS - 1, axis=1)
+    pts = np.concatenate([np.zeros((m, 1)), pts], axis=1)
+    s = _score_grid(batch, pts, reml)
+    falls = ((s[:, :-1] > 0) & (s[:, 1:] <= 0)).sum(axis=1)
+    return (falls >= 2) | ((falls >= 1) & (s[:, 0] <= 0))
 
 
 def _global_maximum(batch: Batch, reml: bool, grid: int = 200) -> np.ndarray:
@@ -273,9 +308,20 @@ def _estimate(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
     ll = batch.wls(tau2).loglik(tau2, reml)
     ll0 = batch.wls(0.0).loglik(np.zeros_like(tau2), reml)
     local = converged & (ll0 - ll > R_UNIROOT_TOL) & (tau2 > threshold)
-    for rows, why in ((~converged, "did not converge"), (local, "stopped at a local maximum")):
+    suspect = converged & ~local & _several_maxima(batch, reml)
+    for rows, why in (
+        (~converged, "did not converge"),
+        (local | suspect, "stopped at a local maximum"),
+    ):
         idx = np.flatnonzero(rows)
-        if idx.size:
-            tau2[idx] = _global_maximum(batch.rows(idx), reml)
-            algorithm[idx] = f"grid + Brent on the score (Fisher scoring {why})"
+        if not idx.size:
+            continue
+        sub = batch.rows(idx)
+        best = _global_maximum(sub, reml)
+        if why != "did not converge":  # keep Fisher's value where it is the global maximum
+            gain = sub.wls(best).loglik(best, reml) - ll[idx]
+            keep = gain <= 1e-9 * np.maximum(1.0, np.abs(ll[idx]))
+            idx, best = idx[~keep], best[~keep]
+        tau2[idx] = best
+        algorithm[idx] = f"grid + Brent on the score (Fisher scoring {why})"
     return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, iters)
