@@ -16,7 +16,7 @@ import numpy as np
 
 from metaall.data import AnalysisSpec, Effect, Extractions, Study, ZeroCells
 from metaall.data.extractions import COUNT_FIELDS
-from metaall.data.specs import COMMON_EFFECT_METHODS, MEASURES, METHODS, TESTS
+from metaall.data.specs import COMMON_EFFECT_METHODS, MEASURES, METHODS, ORDERS, TESTS
 from metaall.effects import effect_sizes, hr_from_ci, hr_from_p
 from metaall.models import PooledResult, fit, fit_mh, fit_peto
 from metaall.models.subgroups import common_tau2_test, q_between
@@ -102,7 +102,12 @@ class AnalysisResult:
 
     def display(self, value: float) -> float:
         """A value on the analysis scale as readers see it (exp for ratios)."""
-        return math.exp(value) if self.ratio else value
+        if not self.ratio:
+            return value
+        try:
+            return math.exp(value)
+        except OverflowError:
+            return math.inf
 
     def to_frame(self):
         """The study and pooled rows as a pandas DataFrame (for notebooks)."""
@@ -120,6 +125,7 @@ def with_options(
     add: float | None = None,
     to: str | None = None,
     drop00: bool | None = None,
+    order: str | None = None,
 ) -> AnalysisSpec:
     """The spec with overrides applied (None keeps the spec's value); ``ValueError`` if
     they do not fit together."""
@@ -130,6 +136,7 @@ def with_options(
         method=method or spec.method,
         test=test or spec.test,
         level=spec.level if level is None else level,
+        order=order or spec.order,
         zero_cells=ZeroCells(
             add=z.add if add is None else add,
             to=to or z.to,
@@ -155,6 +162,8 @@ def with_options(
         raise ValueError(f"Hartung-Knapp needs a random-effects method, not {new.method}")
     if not 0 < new.level < 1:
         raise ValueError(f"level must be between 0 and 1, got {new.level}")
+    if new.order not in ORDERS:
+        raise ValueError(f"unknown order {new.order!r}; use one of {', '.join(ORDERS)}")
     return new
 
 
@@ -224,26 +233,35 @@ def _effect_sizes(spec: AnalysisSpec, items: Sequence[tuple[Effect, Study, str]]
     effects = [e for e, _, _ in items]
     names = [e.study for e in effects]
     if spec.measure == "HR":
-        yi, vi, notes = [], [], []
-        for e in effects:
-            if e.hr_lower is not None:
-                es = hr_from_ci(e.hr, e.hr_lower, e.hr_upper, e.ci_level, [e.study])
-                notes.append("")
-            else:
-                es = hr_from_p(e.hr, e.p_value, [e.study])
-                notes.append(f"SE from HR and p = {e.p_value:g}")
-            yi.append(es.yi[0])
-            vi.append(es.vi[0])
-        return np.array(yi), np.array(vi), notes
-    z = spec.zero_cells
-    counts = [[getattr(e, f) for e in effects] for f in COUNT_FIELDS]
-    measure = "PETO" if spec.method == "Peto" else spec.measure
-    es = effect_sizes(*counts, measure=measure, add=z.add, to=z.to, drop00=z.drop00, studies=names)
-    notes = [
-        NOT_ESTIMABLE if dropped else (f"{z.add:g} added to each cell" if corr else "")
-        for dropped, corr in zip(es.dropped, es.corrected, strict=True)
-    ]
-    return es.yi, es.vi, notes
+        yi, vi, notes = zip(*(_log_hazard_ratio(e) for e in effects), strict=True)
+        yi, vi, notes = np.array(yi), np.array(vi), list(notes)
+    else:
+        z = spec.zero_cells
+        counts = [[getattr(e, f) for e in effects] for f in COUNT_FIELDS]
+        measure = "PETO" if spec.method == "Peto" else spec.measure
+        es = effect_sizes(*counts, measure, z.add, z.to, z.drop00, studies=names)
+        yi, vi = es.yi, es.vi
+        notes = [
+            NOT_ESTIMABLE if dropped else (f"{z.add:g} added to each cell" if corr else "")
+            for dropped, corr in zip(es.dropped, es.corrected, strict=True)
+        ]
+    degenerate = np.isfinite(yi) & ~(np.isfinite(vi) & (vi > 0))
+    for i in np.flatnonzero(degenerate):  # e.g. an SE that underflows to zero
+        notes[i] = "not estimable: zero or undefined sampling variance"
+    return np.where(degenerate, np.nan, yi), np.where(degenerate, np.nan, vi), notes
+
+
+def _log_hazard_ratio(e: Effect) -> tuple[float, float, str]:
+    """log HR, its variance and a note; NaN with the reason when no SE can be derived."""
+    try:
+        if e.hr_lower is not None:
+            es, note = hr_from_ci(e.hr, e.hr_lower, e.hr_upper, e.ci_level), ""
+        else:
+            es, note = hr_from_p(e.hr, e.p_value), f"SE from HR and p = {e.p_value:g}"
+    except ValueError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        return math.nan, math.nan, f"not estimable: {reason}"
+    return float(es.yi[0]), float(es.vi[0]), note
 
 
 def pool_items(spec: AnalysisSpec, items, yi, vi) -> tuple[PooledResult | None, np.ndarray]:
@@ -323,7 +341,7 @@ def run_analysis(
 
 
 def _difference(spec, groups, labels, yi, vi) -> SubgroupTest | None:
-    pooled = [g.fit for g in groups if g.fit is not None]
+    pooled = [g.fit for g in groups if g.fit is not None and math.isfinite(g.fit.estimate)]
     if len(pooled) < 2:
         return None
     q, df, p = q_between([f.estimate for f in pooled], [f.se for f in pooled])

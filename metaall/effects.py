@@ -195,9 +195,9 @@ def hr_from_ci(
             f"{_name(studies, j)}: hazard ratio {hr[j]:g} is not inside its interval "
             f"[{lo[j]:g}, {up[j]:g}] (need lower < hr < upper)"
         )
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level}")
-    z = dist.norm_quantile(0.5 + level / 2)
+    z = dist.norm_quantile(0.5 + level / 2) if 0 < level < 1 else 0.0
+    if not z > 0:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level}")
     se = (np.log(up) - np.log(lo)) / (2 * z)
     none = np.zeros(hr.shape, dtype=bool)
     return EffectSizes(np.log(hr), se**2, "HR", none, none)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metaall.cli import cli
@@ -235,23 +235,8 @@ def check_expected(error: DataError | None, expected, path: Path | None = None) 
         assert error.path == str(path), str(error)
 
 
-# Bugs outside the data layer that the fuzzers hit, each reported and kept below as a
-# strict xfail test: an input that trips one of them is not counted again.
-KNOWN_BUGS = (
-    "a standard error cannot be derived from p when HR = 1",  # exit 2, no file/row
-    "p-value must be in (0, 1)",  # HR with p = 1: exit 2, no file/row
-    "math range error",  # exp() of a huge CI limit in the text report
-    "divide by zero encountered",  # hr_from_ci with a tiny ci_level
-)
-
-
 def invoke(args: list[str]):
     return CliRunner().invoke(cli, args)
-
-
-def known_bug(result) -> bool:
-    text = f"{result.stderr}{result.exception!r}"
-    return any(message in text for message in KNOWN_BUGS)
 
 
 def check_cli(result, args: list[str]):
@@ -617,7 +602,6 @@ def test_random_byte_mutations_of_an_adhoc_file(raw):
         error = load_outcome(load_adhoc, path)
         args = ["pool", "--data", str(path), "--format", "json"]
         result = invoke(args)
-        assume(not known_bug(result))
         check_cli(result, args)
         if error is not None:
             assert result.exit_code == 1 and result.stderr == f"error: {error}\n"
@@ -653,9 +637,9 @@ def test_real_process_ends_with_a_result_or_one_error_line(tmp_path, raw, code):
     assert path.read_bytes() == raw
 
 
-# ------------------------------------------------------------------ reported bugs
-# Found by the fuzzers outside the data layer (analysis, reports, engine): kept as
-# strict xfail tests until their owners fix them.
+# ------------------------------------------------------------------ found by fuzzing
+# Bugs the fuzzers found outside the data layer (analysis, reports, engine), fixed
+# there; each input stays as a regression test.
 
 
 def adhoc_file(tmp_path: Path, text: str) -> Path:
@@ -679,31 +663,16 @@ def ends_cleanly(result, row: int) -> bool:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis: an HR of exactly 1 with only a p-value makes hr_from_p raise "
-    "ValueError, shown as a usage error (exit 2, 4 lines, no file or row)",
-)
 def test_reported_hr_of_one_with_a_p_value_only(tmp_path):
     path = adhoc_file(tmp_path, "study,hr,p_value\nA,0.5,0.01\nB,1,0.5\n")
     assert ends_cleanly(invoke(["pool", "--data", str(path)]), row=3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis: an HR with p_value = 1 (valid for the loader) makes hr_from_p raise "
-    "ValueError, shown as a usage error (exit 2, 4 lines, no file or row)",
-)
 def test_reported_hr_with_p_value_one(tmp_path):
     path = adhoc_file(tmp_path, "study,hr,p_value\nA,0.5,0.01\nB,0.9,1\n")
     assert ends_cleanly(invoke(["pool", "--data", str(path)]), row=3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports: AnalysisResult.display() calls math.exp on a CI limit above 709 "
-    "-> OverflowError -> 'internal error' in the text report (JSON and CSV are fine)",
-)
 def test_reported_text_report_of_a_huge_hazard_ratio_interval(tmp_path):
     path = adhoc_file(
         tmp_path, "study,hr,hr_lower,hr_upper\nA,1e300,1e-300,1.7e308\nB,0.7,0.5,0.9\n"
@@ -711,11 +680,6 @@ def test_reported_text_report_of_a_huge_hazard_ratio_interval(tmp_path):
     assert ends_cleanly(invoke(["pool", "--data", str(path)]), row=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: hr_from_ci(0.5, 0.2, 0.9, level=1e-300) divides by z = 0 "
-    "(RuntimeWarning on stderr, infinite variance) instead of raising ValueError",
-)
 def test_reported_hr_from_ci_with_a_tiny_level():
     import warnings
 
@@ -730,13 +694,9 @@ def test_reported_hr_from_ci_with_a_tiny_level():
     assert np.isfinite(es.vi).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis: a study whose SE underflows to 0 (HR with p = 5e-324) is silently "
-    "left out of the pool (weight 0) while marked estimable, with no note",
-)
 def test_reported_study_with_zero_variance_is_not_silently_dropped(tmp_path):
     path = adhoc_file(tmp_path, "study,hr,p_value\nA,0.5,5e-324\nB,0.7,0.04\n")
     out = json.loads(run_cli(["pool", "--data", str(path), "--format", "json"]).stdout)
     a = next(s for s in out["studies"] if s["study"] == "A")
-    assert a["weight"] > 0 or not a["estimable"]
+    assert not a["estimable"] and a["weight"] is None
+    assert a["note"] == "not estimable: zero or undefined sampling variance"

@@ -30,8 +30,10 @@ def fmt_p(p: float) -> str:
 
 
 def fmt_num(value: float, digits: int = 2) -> str:
-    if value is None or not math.isfinite(value):
+    if value is None or math.isnan(value):
         return "n/a"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
     return f"{value:.{digits}f}"
 
 
@@ -53,6 +55,7 @@ class _Report:
         titles.append(_title(result.overall, self._total_title()))
         labels = [r.label for r in result.overall.rows]
         self.width = min(MAX_LABEL_WIDTH, max(len(t) for t in [*labels, *titles, "Study"]))
+        self.arm = max(11, *(len(a) for a in result.spec.arm_labels))
 
     def _total_title(self) -> str:
         r = self.result
@@ -69,11 +72,11 @@ class _Report:
             cols = f"{'log[HR]':>9} {'SE':>7}"
         else:
             t, c = spec.arm_labels
-            cols = f"{t[:11]:>11} {c[:11]:>11}"
+            cols = f"{t:>{self.arm}} {c:>{self.arm}}"
         line = f"{self.label('Study')} {cols} {'Weight':>7}   {effect_head}"
         sub = ""
         if spec.measure != "HR":
-            sub = f"\n{self.label('')} {'events/N':>11} {'events/N':>11}"
+            sub = f"\n{self.label('')} {'events/N':>{self.arm}} {'events/N':>{self.arm}}"
         return [line + sub, "-" * len(line)]
 
     def study_line(self, row: StudyRow) -> str:
@@ -81,7 +84,7 @@ class _Report:
         if result.spec.measure == "HR":
             cols = f"{row.yi:>9.4f} {math.sqrt(row.vi):>7.4f}"
         else:
-            cols = f"{f'{e.events_t}/{e.n_t}':>11} {f'{e.events_c}/{e.n_c}':>11}"
+            cols = f"{f'{e.events_t}/{e.n_t}':>{self.arm}} {f'{e.events_c}/{e.n_c}':>{self.arm}}"
         if not row.estimable:
             return f"{self.label(row.label)} {cols} {'-':>7}   Not estimable"
         z = dist.norm_quantile(0.5 + result.spec.level / 2)
@@ -96,12 +99,14 @@ class _Report:
         rows = group.rows
         et, nt = sum(r.effect.events_t for r in rows), sum(r.effect.n_t for r in rows)
         ec, nc = sum(r.effect.events_c for r in rows), sum(r.effect.n_c for r in rows)
-        return f"{f'{et}/{nt}':>11} {f'{ec}/{nc}':>11}"
+        return f"{f'{et}/{nt}':>{self.arm}} {f'{ec}/{nc}':>{self.arm}}"
 
     def pooled(self, group: GroupResult, title: str) -> list[str]:
         result, fit = self.result, group.fit
         if fit is None:
             return [f"{title}: no study can give an estimate"]
+        if not math.isfinite(fit.estimate):
+            return [f"{self.label(_title(group, title))} {self.totals(group)}   not estimable"]
         effect = fmt_ci(result, fit.estimate, fit.ci_lb, fit.ci_ub)
         lines = [
             f"{self.label(_title(group, title))} {self.totals(group)} "
