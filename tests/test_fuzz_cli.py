@@ -196,11 +196,6 @@ def test_real_process_usage_errors(project, args):
 # ------------------------------------------------------------------ reported bugs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CLI: usage errors print click's 'Usage:' and 'Try ... --help' lines and a "
-    "blank line before 'Error: ...' (4 lines); README promises one line on stderr",
-)
 @pytest.mark.parametrize(
     "args",
     [

@@ -21,10 +21,31 @@ from metaall.cli.common import Project
 from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.figures import COMMANDS as FIGURE_COMMANDS
 from metaall.cli.pool import pool
-from metaall.cli.run import run
+from metaall.cli.run import export, run
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """A click group whose usage and command errors are one line on stderr."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-C",
     "--project",
@@ -48,7 +69,7 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = Project(project)
 
 
-for command in (pool, list_, validate, add, run, bias, sensitivity, *FIGURE_COMMANDS):
+for command in (pool, list_, validate, add, run, export, bias, sensitivity, *FIGURE_COMMANDS):
     cli.add_command(command)
 
 
