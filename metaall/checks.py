@@ -76,15 +76,16 @@ def small_study_tests(result: AnalysisResult) -> SmallStudyReport:
             "(Cochrane Handbook §13.3.5.4); interpret with caution"
         )
     method = "FE" if result.spec.method in ("MH", "Peto") else result.spec.method
+    level = result.spec.level
     regression = k >= 3
-    egger = _quiet(egger_test, yi, vi) if regression else None
+    egger = _quiet(egger_test, yi, vi, level=level) if regression else None
     begg = _quiet(begg_test, yi, vi) if k >= 2 else None
-    tf = _quiet(trim_and_fill, yi, vi, method=method) if regression else None
+    tf = _quiet(trim_and_fill, yi, vi, method=method, level=level) if regression else None
     peters = harbord = None
     if result.spec.measure != "HR" and regression:
         counts = [[getattr(r.effect, f) for r in rows] for f in COUNT_FIELDS]
-        peters = _quiet(peters_test, *counts)
-        harbord = _quiet(harbord_test, *counts)
+        peters = _quiet(peters_test, *counts, level=level)
+        harbord = _quiet(harbord_test, *counts, level=level)
     if not regression:
         notes.append("regression tests and trim-and-fill need at least 3 studies")
     return SmallStudyReport(k, egger, begg, peters, harbord, tf, tuple(notes))

@@ -148,6 +148,7 @@ def test_export_writes_figures_and_tables_for_every_analysis_and_subgroup(tmp_pa
     assert done.exit_code == 0, done.output
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".metaall-run.json",
         "os.csv",
         "os.json",
         "os.md",
@@ -164,9 +165,16 @@ def test_export_writes_figures_and_tables_for_every_analysis_and_subgroup(tmp_pa
         "os_mrd_neg.txt",
         "os_mrd_neg_forest.svg",
     ]
-    assert done.output.startswith(f"15 files written to {out}")
+    assert done.output.startswith(f"1 analyses, 15 files written to {out}")
     again = invoke("export", "--out", str(out), "--formats", "svg", project=project)
-    assert again.exit_code == 1 and "refusing to overwrite" in again.output
+    assert again.exit_code == 0 and "no change since the last run" in again.output
+    (out / "os_forest.svg").unlink()
+    (out / "os_forest.svg").write_text("a user's own file")
+    manifest = out / ".metaall-run.json"
+    manifest.write_text(manifest.read_text().replace('"os_forest.svg",', ""))
+    refused = invoke("export", "--out", str(out), "--formats", "svg", project=project)
+    assert refused.exit_code == 1 and "refusing to overwrite" in refused.output
+    assert (out / "os_forest.svg").read_text() == "a user's own file"
 
 
 @pytest.mark.parametrize("command", ["forest", "funnel", "sensitivity-plot", "export"])

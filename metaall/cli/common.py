@@ -82,6 +82,7 @@ def overrides(options: dict) -> dict:
         add=options.get("add"),
         to=options.get("to"),
         drop00=options.get("drop00"),
+        order=options.get("order"),
     )
 
 

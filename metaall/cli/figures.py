@@ -1,4 +1,5 @@
-"""``metaall forest``, ``funnel``, ``sensitivity-plot`` and ``export``: manuscript figures.
+"""``metaall forest``, ``funnel`` and ``sensitivity-plot``: manuscript figures (``metaall
+export`` writes them all, see :mod:`metaall.cli.run`).
 
 matplotlib is imported inside the commands, when a figure is asked for, so that
 registering them costs ``metaall pool`` nothing.
@@ -6,18 +7,15 @@ registering them costs ``metaall pool`` nothing.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from metaall import checks
-from metaall.analysis import AnalysisResult, available_subgroups, run_analysis, with_options
 from metaall.cli.common import (
-    Project,
+    analyse,
     fail_on_data_errors,
     model_options,
-    overrides,
     pass_project,
     usage_errors,
 )
@@ -80,19 +78,6 @@ def _figure_options(default_width: str | None, width_help: str = ""):
     return decorate
 
 
-def _result(
-    project: Project, analysis: str, subgroup: str | None, options: dict, order: str | None = None
-) -> AnalysisResult:
-    """Run one analysis with the command's model options (and study order)."""
-
-    def run() -> AnalysisResult:
-        data, spec = project.load_analysis(analysis)
-        spec = with_options(spec, **overrides(options))
-        return run_analysis(replace(spec, order=order) if order else spec, data, subgroup)
-
-    return usage_errors(run)
-
-
 def _save(draw, output: Path, dpi: int, overwrite: bool) -> None:
     """Draw the figure (usage problems exit 2) and write it (a refusal exits 1)."""
     from metaall.figures.export import format_of, save_figure
@@ -138,7 +123,7 @@ def forest(project, analysis, subgroup, order, output, style, dpi, overwrite, **
     from metaall.figures.forest import forest_plot
 
     look = _look(options)
-    result = _result(project, analysis, subgroup, options, order)
+    result = analyse(project, analysis, subgroup, options | {"order": order})
     _save(lambda: forest_plot(result, style=style, **look), output, dpi, overwrite)
 
 
@@ -166,7 +151,7 @@ def funnel(
     from metaall.figures.funnel import funnel_plot
 
     look = _look(options)
-    result = _result(project, analysis, subgroup, options)
+    result = analyse(project, analysis, subgroup, options)
     extras = {"contours": contours, "trimfill": trimfill, "egger": egger}
     _save(lambda: funnel_plot(result, style=style, **extras, **look), output, dpi, overwrite)
 
@@ -205,7 +190,7 @@ def sensitivity_plot(
     if kind is None:
         raise click.UsageError("choose one of --leave-one-out, --cumulative, --baujat")
     look = _look(options)
-    result = _result(project, analysis, subgroup, options)
+    result = analyse(project, analysis, subgroup, options)
     draws = {
         "leave-one-out": lambda: sensitivity.leave_one_out_plot(result, style=style, **look),
         "cumulative": lambda: sensitivity.cumulative_plot(result, by=by, style=style, **look),
@@ -214,71 +199,4 @@ def sensitivity_plot(
     _save(draws[kind], output, dpi, overwrite)
 
 
-def _formats(value: str) -> tuple[str, ...]:
-    formats = tuple(f.strip().lower().lstrip(".") for f in value.split(",") if f.strip())
-    unknown = [f for f in formats if f not in FIGURE_FORMATS]
-    if unknown or not formats:
-        raise click.BadParameter(
-            f"unknown format {', '.join(unknown) or '(none)'}; use {', '.join(FIGURE_FORMATS)}",
-            param_hint="--formats",
-        )
-    return formats
-
-
-@click.command()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("figures"),
-    show_default=True,
-    help="Folder for the figures and tables.",
-)
-@click.option(
-    "--formats",
-    default="pdf,png,svg",
-    show_default=True,
-    help="Figure formats, comma-separated: pdf, svg, png, tiff, eps.",
-)
-@click.option("--style", type=click.Choice(STYLES), default="revman", show_default=True)
-@click.option("--dpi", type=click.IntRange(72, 2400), default=300, show_default=True)
-@click.option("--font", default="DejaVu Sans", show_default=True, help="Font family.")
-@click.option("--overwrite", is_flag=True, help="Replace files that exist in --out.")
-@pass_project
-@fail_on_data_errors
-def export(project, out, formats, style, dpi, font, overwrite) -> None:
-    """Write every analysis's figures (forest plot; funnel plot when k ≥ 3) and tables
-    (text, JSON, CSV, Markdown), overall and per subgroup, to --out.
-
-    \b
-    Examples:
-      metaall export
-      metaall export --out manuscript/figures --formats pdf,tiff --style jama
-    """
-    from metaall.figures.export import figure_files, write_files
-    from metaall.reports.outputs import table_files
-
-    chosen = _formats(formats)
-    data, specs = project.load()
-    files: dict[str, bytes] = {}
-    skipped = []
-    for spec in specs.values():
-        for subgroup in [None, *available_subgroups(spec, data)]:
-            result = run_analysis(spec, data, subgroup)
-            if result.overall.fit is None:
-                skipped.append(f"{spec.name}" + (f" [{subgroup}]" if subgroup else ""))
-                continue
-            files |= table_files(result)
-            files |= usage_errors(
-                lambda r=result: figure_files(r, chosen, style=style, font=font, dpi=dpi)
-            )
-    folder = out if out.is_absolute() else project.root / out
-    try:
-        written = write_files(folder, files, overwrite)
-    except FileExistsError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(written)} files written to {folder}")
-    if skipped:
-        click.echo(f"no estimable study, nothing written: {', '.join(skipped)}")
-
-
-COMMANDS = (forest, funnel, sensitivity_plot, export)
+COMMANDS = (forest, funnel, sensitivity_plot)

@@ -1,44 +1,159 @@
-"""``metaall run``: re-run every analysis and write its tables (and figures)."""
+"""``metaall run`` and ``metaall export``: re-run every analysis and write its tables and
+figures to one folder, saying what changed since the last run."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
 
-from metaall.cli.common import Project, fail_on_data_errors, pass_project
+from metaall.analysis import AnalysisResult, available_subgroups, run_analysis
+from metaall.cli.common import Project, fail_on_data_errors, pass_project, usage_errors
+from metaall.cli.figures import FIGURE_FORMATS, STYLES
 from metaall.reports.outputs import summary, table_files, write_outputs
 
 
-@click.command()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("output"),
-    show_default=True,
-    help="Folder for the tables and figures.",
-)
-@click.option("--force", is_flag=True, help="Overwrite files in --out that metaall did not write.")
-@pass_project
-@fail_on_data_errors
-def run(project: Project, out: Path, force: bool) -> None:
-    """Re-run every analysis, write its report (text, JSON, CSV, Markdown) to --out,
-    and say what changed since the last run.
+def _formats(value: str) -> tuple[str, ...]:
+    formats = tuple(f.strip().lower().lstrip(".") for f in value.split(",") if f.strip())
+    unknown = [f for f in formats if f not in FIGURE_FORMATS]
+    if unknown or not formats:
+        raise click.BadParameter(
+            f"unknown format {', '.join(unknown) or '(none)'}; use {', '.join(FIGURE_FORMATS)}",
+            param_hint="--formats",
+        )
+    return formats
 
-    \b
-    Example:
-      metaall run --out output
-    """
-    results = project.analyses()
+
+def output_options(default_figures: bool):
+    """Options shared by ``run`` and ``export``."""
+
+    def decorate(command):
+        options = [
+            click.option(
+                "--out",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=Path("output"),
+                show_default=True,
+                help="Folder for the tables and figures.",
+            ),
+            click.option(
+                "--figures/--no-figures",
+                default=default_figures,
+                show_default=True,
+                help="Draw the forest plot (and the funnel plot when k ≥ 3) of each result.",
+            ),
+            click.option(
+                "--formats",
+                default="pdf,png",
+                show_default=True,
+                help="Figure formats, comma-separated: pdf, svg, png, tiff, eps.",
+            ),
+            click.option("--style", type=click.Choice(STYLES), default="revman", show_default=True),
+            click.option("--dpi", type=click.IntRange(72, 2400), default=300, show_default=True),
+            click.option("--font", default="DejaVu Sans", show_default=True, help="Font family."),
+            click.option(
+                "--force", is_flag=True, help="Overwrite files in --out that metaall did not write."
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return pass_project(fail_on_data_errors(command))
+
+    return decorate
+
+
+def _figures_of(job: tuple) -> dict[str, bytes]:
+    """Figures of one analysis result (run in a worker process)."""
+    from metaall.figures.export import figure_files  # matplotlib: only when drawing
+
+    root, name, subgroup, settings = job
+    result = Project(Path(root)).analysis(name, subgroup)
+    return figure_files(result, **settings, funnel=subgroup is None)
+
+
+def _draw_all(jobs: list[tuple]) -> dict[str, bytes]:
+    """Every job's figures, drawn on all CPUs (figures of whole analyses get a funnel
+    plot; a subgroup's funnel plot is on request, with 'metaall funnel')."""
     files: dict[str, bytes] = {}
-    for result in results:
-        files.update(table_files(result))
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1:
+        for job in jobs:
+            files |= _figures_of(job)
+        return files
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for drawn in pool.map(_figures_of, jobs):
+            files |= drawn
+    return files
+
+
+def write_everything(project: Project, out: Path, figures: dict | None, force: bool) -> None:
+    """Run every analysis, overall and per subgroup; write reports (and figures)."""
+    data, specs = project.load()
+    files: dict[str, bytes] = {}
+    overall: list[AnalysisResult] = []
+    jobs: list[tuple] = []
+    skipped = []
+    for spec in specs.values():
+        for subgroup in [None, *available_subgroups(spec, data)]:
+            result = run_analysis(spec, data, subgroup)
+            if subgroup is None:
+                overall.append(result)
+            if result.overall.fit is None:
+                skipped.append(spec.name + (f" [{subgroup}]" if subgroup else ""))
+                continue
+            files |= table_files(result)
+            if figures is not None:
+                jobs.append((str(project.root), spec.name, subgroup, figures))
+    if jobs:
+        files |= usage_errors(lambda: _draw_all(jobs))
     folder = out if out.is_absolute() else project.root / out
     try:
-        lines = write_outputs(folder, files, summary(results), force)
+        lines = write_outputs(folder, files, summary(overall), force)
     except FileExistsError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(results)} analyses, {len(files)} files written to {folder}")
+    click.echo(f"{len(overall)} analyses, {len(files)} files written to {folder}")
+    if skipped:
+        click.echo(f"no estimable study, nothing written: {', '.join(skipped)}")
     click.echo("changes since the last run:" if lines else "no change since the last run")
     for line in lines:
         click.echo(f"  {line}")
+
+
+def _command(name: str, help_text: str) -> click.Command:
+    """``run`` and ``export`` do the same job; each gets its own name and help."""
+
+    def command(project: Project, out: Path, figures: bool, formats, style, dpi, font, force):
+        settings = {"formats": _formats(formats), "style": style, "dpi": dpi, "font": font}
+        write_everything(project, out, settings if figures else None, force)
+
+    return click.command(name, help=help_text)(output_options(default_figures=True)(command))
+
+
+run = _command(
+    "run",
+    """Re-run every analysis and write its reports (text, JSON, CSV, Markdown) and
+    figures, overall and per subgroup, to --out; say what changed since the last run.
+
+    Files metaall wrote before are replaced; any other file is never overwritten
+    (unless --force).
+
+    \b
+    Examples:
+      metaall run
+      metaall run --out output --no-figures
+    """,
+)
+export = _command(
+    "export",
+    """Write every analysis's figures (forest plot; funnel plot when k ≥ 3) and tables,
+    overall and per subgroup, to --out, in the formats and style a journal asks for:
+    the same job as 'metaall run', named for the manuscript step.
+
+    \b
+    Examples:
+      metaall export
+      metaall export --out manuscript --formats pdf,tiff --style jama --dpi 600
+    """,
+)

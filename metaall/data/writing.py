@@ -29,11 +29,19 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, overwrite: bool = Tr
             os.fsync(handle.fileno())
         if target.exists():
             shutil.copymode(target, tmp)
+        else:  # mkstemp makes the file private; give it the mode a new file gets
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _header(raw: bytes) -> list[str]:
