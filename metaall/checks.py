@@ -15,6 +15,7 @@ import numpy as np
 
 from metaall.analysis import AnalysisResult, StudyRow, pool_items
 from metaall.data.extractions import COUNT_FIELDS
+from metaall.data.specs import ORDERS
 from metaall.diagnostics import (
     BeggResult,
     EggerResult,
@@ -29,8 +30,6 @@ from metaall.diagnostics import (
     trim_and_fill,
 )
 from metaall.models import FitResult, PooledResult, fit
-
-ORDERS = ("spec", "year", "weight", "effect")
 
 
 def pooled_rows(result: AnalysisResult) -> list[StudyRow]:

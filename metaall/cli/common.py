@@ -8,11 +8,27 @@ import click
 
 from metaall.analysis import AnalysisResult
 from metaall.data import DataError
-from metaall.data.specs import METHODS, ZERO_CELL_TARGETS
+from metaall.data.specs import METHODS, ORDERS, ZERO_CELL_TARGETS
 from metaall.project import Project, UnknownAnalysis
 from metaall.reports.tables import FORMATS, to_csv, to_json, to_markdown
 
 pass_project = click.make_pass_decorator(Project)
+
+
+subgroup_option = click.option(
+    "--subgroup", metavar="TAG", help="Restrict to one subgroup, e.g. mrd_neg."
+)
+
+
+def by_option(command):
+    """``--by``: the order of a cumulative analysis."""
+    return click.option(
+        "--by",
+        type=click.Choice(ORDERS),
+        default="year",
+        show_default=True,
+        help="Order of the cumulative analysis (undated studies last).",
+    )(command)
 
 
 def format_option(command):

@@ -8,11 +8,13 @@ from metaall import checks
 from metaall.cli.common import (
     Project,
     analyse,
+    by_option,
     emit_rows,
     fail_on_data_errors,
     format_option,
     model_options,
     pass_project,
+    subgroup_option,
 )
 from metaall.reports import diagnostics as rep
 from metaall.reports.tables import to_json
@@ -20,7 +22,7 @@ from metaall.reports.tables import to_json
 
 @click.command()
 @click.argument("analysis")
-@click.option("--subgroup", metavar="TAG", help="Restrict to one subgroup, e.g. mrd_neg.")
+@subgroup_option
 @model_options
 @format_option
 @pass_project
@@ -56,7 +58,7 @@ def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None
 
 @click.command()
 @click.argument("analysis")
-@click.option("--subgroup", metavar="TAG", help="Restrict to one subgroup, e.g. mrd_neg.")
+@subgroup_option
 @click.option(
     "--leave-one-out", "kind", flag_value="leave-one-out", help="Omit each study in turn."
 )
@@ -64,13 +66,7 @@ def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None
 @click.option(
     "--influence", "kind", flag_value="influence", help="metafor's influence diagnostics."
 )
-@click.option(
-    "--by",
-    type=click.Choice(checks.ORDERS),
-    default="year",
-    show_default=True,
-    help="Order of the cumulative analysis (undated studies last).",
-)
+@by_option
 @model_options
 @format_option
 @pass_project

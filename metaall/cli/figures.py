@@ -11,12 +11,13 @@ from pathlib import Path
 
 import click
 
-from metaall import checks
 from metaall.cli.common import (
     analyse,
+    by_option,
     fail_on_data_errors,
     model_options,
     pass_project,
+    subgroup_option,
     usage_errors,
 )
 from metaall.data.specs import ORDERS
@@ -100,7 +101,7 @@ def _look(options: dict) -> dict:
 
 @click.command()
 @click.argument("analysis")
-@click.option("--subgroup", metavar="TAG", help="Restrict to one subgroup, e.g. mrd_neg.")
+@subgroup_option
 @click.option(
     "--order",
     type=click.Choice(ORDERS),
@@ -129,7 +130,7 @@ def forest(project, analysis, subgroup, order, output, style, dpi, overwrite, **
 
 @click.command()
 @click.argument("analysis")
-@click.option("--subgroup", metavar="TAG", help="Restrict to one subgroup, e.g. mrd_neg.")
+@subgroup_option
 @click.option("--contours", is_flag=True, help="Shade P < 0.10, 0.05, 0.01 (Peters 2008).")
 @click.option("--trimfill", is_flag=True, help="Add the studies trim-and-fill imputes.")
 @click.option("--egger", is_flag=True, help="Draw Egger's regression line.")
@@ -158,17 +159,11 @@ def funnel(
 
 @click.command("sensitivity-plot")
 @click.argument("analysis")
-@click.option("--subgroup", metavar="TAG", help="Restrict to one subgroup, e.g. mrd_neg.")
+@subgroup_option
 @click.option("--leave-one-out", "kind", flag_value="leave-one-out", help="Omit each study.")
 @click.option("--cumulative", "kind", flag_value="cumulative", help="Add studies one by one.")
 @click.option("--baujat", "kind", flag_value="baujat", help="Heterogeneity vs influence.")
-@click.option(
-    "--by",
-    type=click.Choice(checks.ORDERS),
-    default="year",
-    show_default=True,
-    help="Order of the cumulative analysis (undated studies last).",
-)
+@by_option
 @_figure_options(None, " (default: double; single for --baujat)")
 @model_options
 @pass_project

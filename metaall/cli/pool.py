@@ -15,6 +15,7 @@ from metaall.cli.common import (
     model_options,
     overrides,
     pass_project,
+    subgroup_option,
     usage_errors,
 )
 from metaall.data.adhoc import load_adhoc
@@ -36,7 +37,7 @@ def render(result: AnalysisResult, fmt: str) -> str:
 
 @click.command()
 @click.argument("analysis", required=False)
-@click.option("--subgroup", metavar="TAG", help="Restrict to one subgroup, e.g. mrd_neg.")
+@subgroup_option
 @click.option(
     "--data",
     "data_file",
