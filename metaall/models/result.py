@@ -8,7 +8,7 @@ per-study arrays (``yi``, ``vi``, ``weights``) have the studies on the last axis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -77,14 +77,6 @@ class PooledResult:
             "Peto": "common effect, Peto",
         }.get(self.method, f"random effects, {self.method} tau²")
 
-    def as_dict(self) -> dict[str, float | int | list]:
-        """The statistics as plain Python numbers (JSON-ready; NaN stays NaN)."""
-        out: dict = {}
-        for name in (*STAT_FIELDS, "k"):
-            value = getattr(self, name)
-            out[name] = value.tolist() if isinstance(value, np.ndarray) else _plain(value)
-        return out
-
     # -- sensitivity views: each is a batch of refits on subsets of the studies ----
     def _refit(self, keep: np.ndarray) -> PooledResult:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -142,5 +134,3 @@ def squeeze(result_fields: dict, single: bool) -> dict:
             out[name] = value
     return out
 
-
-RESULT_FIELDS = tuple(f.name for f in fields(PooledResult))
