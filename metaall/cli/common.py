@@ -20,15 +20,13 @@ subgroup_option = click.option(
 )
 
 
-def by_option(command):
-    """``--by``: the order of a cumulative analysis."""
-    return click.option(
-        "--by",
-        type=click.Choice(ORDERS),
-        default="year",
-        show_default=True,
-        help="Order of the cumulative analysis (undated studies last).",
-    )(command)
+by_option = click.option(
+    "--by",
+    type=click.Choice(ORDERS),
+    default="year",
+    show_default=True,
+    help="Order of the cumulative analysis (undated studies last).",
+)
 
 
 def format_option(command):
