@@ -133,4 +133,3 @@ def squeeze(result_fields: dict, single: bool) -> dict:
         else:
             out[name] = value
     return out
-
