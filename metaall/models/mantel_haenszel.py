@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metaall import distributions as dist
-from metaall.effects import _counts, effect_sizes, peto_terms
+from metaall.effects import EffectSizes, _counts, effect_sizes, peto_terms
 from metaall.models.fit import check_level
 from metaall.models.result import PooledResult, squeeze
 
@@ -80,9 +80,37 @@ def _mh_estimate(measure: str, a, b, c, d, n1, n2):
     return est, (est * _sum(P) + _sum(Qs) / 2) / _sum(w) ** 2, w
 
 
+@dataclass(frozen=True)
+class _Input:
+    """The validated tables of one call, its settings and the per-study effects."""
+
+    tables: tuple[np.ndarray, ...]  # ai, n1i, ci, n2i as (m, k)
+    single: bool
+    es: EffectSizes
+    level: float
+    studies: Sequence[str] | None
+    correction: tuple
+
+
+def _prepare(ai, n1i, ci, n2i, measure, add, to, drop00, level, studies) -> _Input:
+    """Validate the tables; per-study effects with the correction (for Q and display)."""
+    single = np.ndim(ai) <= 1
+    c = _counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)
+    tables = tuple(np.atleast_2d(c[key]) for key in ("ai", "n1i", "ci", "n2i"))
+    es = effect_sizes(*tables, measure, add, to, drop00, studies)
+    return _Input(tables, single, es, check_level(level), studies, (add, to, drop00))
+
+
 def _assemble(
-    estimate, var, weights, Q, Q_df, es, tables, measure, method, level, studies, correction, single
+    data: _Input, method: str, measure: str, estimate, var, weights, Q, Q_df
 ) -> CountsResult:
+    es, tables, single, level, studies = (
+        data.es,
+        data.tables,
+        data.single,
+        data.level,
+        data.studies,
+    )
     crit = dist.norm_quantile(0.5 + level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(var)
@@ -126,14 +154,8 @@ def _assemble(
         studies=tuple(studies) if studies is not None else None,
         measure=measure,
         tables=tuple(t[0] if single else t for t in tables),
-        correction=correction,
+        correction=data.correction,
     )
-
-
-def _tables(ai, n1i, ci, n2i, studies):
-    single = np.ndim(ai) <= 1
-    c = _counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)
-    return tuple(np.atleast_2d(c[key]) for key in ("ai", "n1i", "ci", "n2i")), single
 
 
 def fit_mh(
@@ -157,31 +179,15 @@ def fit_mh(
     measure = measure.upper()
     if measure not in MH_MEASURES:
         raise ValueError(f"Mantel-Haenszel pools OR, RR or RD, not {measure!r}")
-    level = check_level(level)
-    tables, single = _tables(ai, n1i, ci, n2i, studies)
-    a, n1, c, n2 = tables
-    es = effect_sizes(a, n1, c, n2, measure, add, to, drop00, studies)
+    data = _prepare(ai, n1i, ci, n2i, measure, add, to, drop00, level, studies)
+    a, n1, c, n2 = data.tables
+    es = data.es
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate, var, weights = _mh_estimate(measure, a, n1 - a, c, n2 - c, n1, n2)
         estimate = np.where(np.isfinite(estimate), estimate, np.nan)
         resid = np.where(es.estimable, (es.yi - estimate[:, None]) ** 2 / es.vi, np.nan)
-    Q = _sum(resid)
     Q_df = es.estimable.sum(axis=1) - 1
-    return _assemble(
-        estimate,
-        var,
-        weights,
-        Q,
-        Q_df,
-        es,
-        tables,
-        measure,
-        "MH",
-        level,
-        studies,
-        (add, to, drop00),
-        single,
-    )
+    return _assemble(data, "MH", measure, estimate, var, weights, _sum(resid), Q_df)
 
 
 def fit_peto(
@@ -196,30 +202,13 @@ def fit_peto(
     studies: Sequence[str] | None = None,
 ) -> CountsResult:
     """Peto's one-step common-effect log odds ratio (see module docstring)."""
-    level = check_level(level)
-    tables, single = _tables(ai, n1i, ci, n2i, studies)
-    a, n1, c, n2 = tables
-    es = effect_sizes(a, n1, c, n2, "PETO", add, to, drop00, studies)
-    o_e, v = peto_terms(a, n1, c, n2)
+    data = _prepare(ai, n1i, ci, n2i, "PETO", add, to, drop00, level, studies)
+    o_e, v = peto_terms(*data.tables)
     sum_v = _sum(v)
     if (sum_v == 0).any():
         raise ValueError("Peto's method needs at least one table with events and non-events")
-    estimate = _sum(o_e) / sum_v
     with np.errstate(divide="ignore", invalid="ignore"):
         Q = _sum(np.where(v > 0, o_e**2 / v, 0.0)) - _sum(o_e) ** 2 / sum_v
-    Q_df = np.where((v > 0).sum(axis=1) > 1, es.estimable.sum(axis=1) - 1, 0)
-    return _assemble(
-        estimate,
-        1 / sum_v,
-        np.where(v > 0, v, 0.0),
-        Q,
-        Q_df,
-        es,
-        tables,
-        "OR",
-        "Peto",
-        level,
-        studies,
-        (add, to, drop00),
-        single,
-    )
+    Q_df = np.where((v > 0).sum(axis=1) > 1, data.es.estimable.sum(axis=1) - 1, 0)
+    weights = np.where(v > 0, v, 0.0)
+    return _assemble(data, "Peto", "OR", _sum(o_e) / sum_v, 1 / sum_v, weights, Q, Q_df)
