@@ -48,7 +48,7 @@ def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None
             "subgroup": result.subgroup,
             "k": report.k,
             "tests": rows,
-            "trimfill": rep.trimfill_record(result, report),
+            "trimfill": rep.trimfill_record(report),
             "notes": list(report.notes),
         }
         click.echo(to_json(document), nl=False)

@@ -53,7 +53,7 @@ def bias_rows(report: SmallStudyReport) -> list[dict]:
     return rows
 
 
-def trimfill_record(result: AnalysisResult, report: SmallStudyReport) -> dict | None:
+def trimfill_record(report: SmallStudyReport) -> dict | None:
     tf = report.trimfill
     if tf is None:
         return None

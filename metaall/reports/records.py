@@ -74,7 +74,7 @@ def study_record(row: StudyRow, measure: str) -> dict:
     return record
 
 
-def _group_record(group: GroupResult, measure: str) -> dict:
+def _group_record(group: GroupResult) -> dict:
     return {
         "name": group.name,
         "studies": [r.effect.study for r in group.rows],
@@ -142,7 +142,7 @@ def analysis_record(result: AnalysisResult) -> dict:
         "level": spec.level,
         "studies": [study_record(r, spec.measure) for r in rows],
         "pooled": pooled_record(result.overall.fit),
-        "subgroups": [_group_record(g, spec.measure) for g in result.subgroups],
+        "subgroups": [_group_record(g) for g in result.subgroups],
         "subgroup_differences": None,
         "excluded": [
             {
