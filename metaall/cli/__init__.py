@@ -22,10 +22,11 @@ from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.figures import COMMANDS as FIGURE_COMMANDS
 from metaall.cli.pool import pool
 from metaall.cli.run import export, run
+from metaall.data import DataError
 
 
 class OneLineErrors(click.Group):
-    """A click group whose usage and command errors are one line on stderr."""
+    """A click group whose usage, command and data errors are one line on stderr."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -39,6 +40,9 @@ class OneLineErrors(click.Group):
         except click.ClickException as exc:
             click.echo(f"error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
+        except DataError as exc:  # file:row: field: message
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         except click.Abort:
             click.echo("error: aborted", err=True)
             sys.exit(1)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from metaall.analysis import AnalysisResult, GroupResult, run_analysis
-from metaall.cli.common import Project, fail_on_data_errors, pass_project
+from metaall.cli.common import Project, pass_project
 from metaall.data import (
     EFFECT_COLUMNS,
     STUDY_COLUMNS,
@@ -130,7 +130,6 @@ def _changes(project: Project, before: Extractions, after: Extractions) -> list[
 @click.option("--dry-run", is_flag=True, help="Validate and show the changes; write nothing.")
 @effect_and_study_options
 @pass_project
-@fail_on_data_errors
 def add(project: Project, from_file: Path | None, dry_run: bool, **options) -> None:
     """Add a trial's effect(s) to extractions/: validated before anything is written,
     written atomically, duplicates refused; prints how each pooled result changes.

@@ -8,7 +8,6 @@ from metaall.analysis import available_subgroups, run_analysis
 from metaall.cli.common import (
     Project,
     emit_rows,
-    fail_on_data_errors,
     format_option,
     pass_project,
 )
@@ -47,7 +46,6 @@ def catalog_rows(project: Project) -> list[dict]:
 @click.command("list")
 @format_option
 @pass_project
-@fail_on_data_errors
 def list_(project: Project, fmt: str) -> None:
     """List analyses, their subgroups and how many studies each pools.
 

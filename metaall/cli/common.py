@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import click
 
 from metaall.analysis import AnalysisResult
@@ -98,20 +96,6 @@ def overrides(options: dict) -> dict:
         drop00=options.get("drop00"),
         order=options.get("order"),
     )
-
-
-def fail_on_data_errors(function):
-    """Turn DataError into one line on stderr and exit code 1."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except DataError as exc:
-            click.echo(f"error: {exc}", err=True)
-            raise SystemExit(1) from None
-
-    return wrapper
 
 
 def emit_rows(rows: list[dict], fmt: str) -> bool:

@@ -10,7 +10,6 @@ from metaall.cli.common import (
     analyse,
     by_option,
     emit_rows,
-    fail_on_data_errors,
     format_option,
     model_options,
     pass_project,
@@ -26,7 +25,6 @@ from metaall.reports.tables import to_json
 @model_options
 @format_option
 @pass_project
-@fail_on_data_errors
 def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None:
     """Tests for small-study effects: Egger, Begg, trim-and-fill (and Peters, Harbord
     for 2×2 counts). With fewer than 10 studies the tests run and say so.
@@ -70,7 +68,6 @@ def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None
 @model_options
 @format_option
 @pass_project
-@fail_on_data_errors
 def sensitivity(project: Project, analysis: str, subgroup, kind, by: str, fmt: str, **options):
     """Leave-one-out, cumulative (by year) or influence analysis of ANALYSIS.
 

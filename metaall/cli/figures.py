@@ -14,7 +14,6 @@ import click
 from metaall.cli.common import (
     analyse,
     by_option,
-    fail_on_data_errors,
     model_options,
     pass_project,
     subgroup_option,
@@ -110,7 +109,6 @@ def _look(options: dict) -> dict:
 @_figure_options("double")
 @model_options
 @pass_project
-@fail_on_data_errors
 def forest(project, analysis, subgroup, order, output, style, dpi, overwrite, **options):
     """Forest plot of ANALYSIS: studies, subgroup and overall diamonds, prediction
     interval, heterogeneity, tests, "favours" labels.
@@ -137,7 +135,6 @@ def forest(project, analysis, subgroup, order, output, style, dpi, overwrite, **
 @_figure_options("single")
 @model_options
 @pass_project
-@fail_on_data_errors
 def funnel(
     project, analysis, subgroup, contours, trimfill, egger, output, style, dpi, overwrite, **options
 ):
@@ -167,7 +164,6 @@ def funnel(
 @_figure_options(None, " (default: double; single for --baujat)")
 @model_options
 @pass_project
-@fail_on_data_errors
 def sensitivity_plot(
     project, analysis, subgroup, kind, by, output, style, dpi, overwrite, **options
 ):

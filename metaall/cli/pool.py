@@ -10,7 +10,6 @@ from metaall.analysis import AnalysisResult, run_analysis, with_options
 from metaall.cli.common import (
     Project,
     analyse,
-    fail_on_data_errors,
     format_option,
     model_options,
     overrides,
@@ -48,7 +47,6 @@ def render(result: AnalysisResult, fmt: str) -> str:
 @model_options
 @format_option
 @pass_project
-@fail_on_data_errors
 def pool(project: Project, analysis, subgroup, data_file, fmt, **options) -> None:
     """Pool ANALYSIS (a spec in analyses/) and print studies, pooled effect, heterogeneity.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from metaall.analysis import AnalysisResult, available_subgroups, run_analysis
-from metaall.cli.common import Project, fail_on_data_errors, pass_project, usage_errors
+from metaall.cli.common import Project, pass_project, usage_errors
 from metaall.cli.figures import FIGURE_FORMATS, STYLES
 from metaall.reports.outputs import summary, table_files, write_outputs
 
@@ -59,7 +59,7 @@ def output_options(default_figures: bool):
         ]
         for option in reversed(options):
             command = option(command)
-        return pass_project(fail_on_data_errors(command))
+        return pass_project(command)
 
     return decorate
 
