@@ -29,12 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from metaall import distributions as dist
+from metaall import methods
 from metaall.models.design import Batch, indicator_design
+from metaall.models.heterogeneity import from_q
 from metaall.models.result import PooledResult, squeeze
-from metaall.models.tau2 import TAU2_METHODS, estimate_tau2
-
-METHODS = ("FE", *TAU2_METHODS)
-TESTS = ("z", "knha")
+from metaall.models.tau2 import estimate_tau2
 
 
 def check_level(level: float) -> float:
@@ -154,19 +153,16 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
     fe = batch.wls(0.0)
     Q = np.where(one, 0.0, np.maximum(fe.rss, 0.0))
     Q_df = k - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vt = (k - 1) / fe.tr_p
-        if method == "FE":
-            I2 = np.maximum(0.0, 100 * (Q - Q_df) / Q)
-            H2 = Q / Q_df
-            pi_lb = pi_ub = np.full(k.shape, np.nan)
-        else:
-            I2 = 100 * tau2 / (vt + tau2)
-            H2 = tau2 / vt + 1
-            half = crit * np.sqrt(var + tau2)
-            pi_lb, pi_ub = estimate - half, estimate + half
-    I2 = np.where(one, 0.0, np.nan_to_num(I2, nan=0.0))
-    H2 = np.where(one, 1.0, H2)
+    I2, H2, Q_pval = from_q(Q, Q_df)
+    if method != "FE":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vt = (k - 1) / fe.tr_p
+            I2 = np.where(one, 0.0, np.nan_to_num(100 * tau2 / (vt + tau2), nan=0.0))
+            H2 = np.where(one, 1.0, tau2 / vt + 1)
+        half = crit * np.sqrt(var + tau2)
+        pi_lb, pi_ub = estimate - half, estimate + half
+    else:
+        pi_lb = pi_ub = np.full(k.shape, np.nan)
     w = re.w
     return dict(
         estimate=estimate,
@@ -180,7 +176,7 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         H2=H2,
         Q=Q,
         Q_df=Q_df,
-        Q_pval=np.where(one, 1.0, dist.chi2_sf(Q, np.maximum(Q_df, 1))),
+        Q_pval=Q_pval,
         pi_lb=pi_lb,
         pi_ub=pi_ub,
         weights=np.where(batch.mask, 100 * w / w.sum(1, keepdims=True), np.nan),
@@ -208,10 +204,8 @@ def fit(
     metafor's convergence rules exactly (its numbers are reproduced to machine
     precision); a number asks for that absolute accuracy on tau².
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if test not in TESTS:
-        raise ValueError(f"unknown test {test!r}; use 'z' or 'knha' (Hartung-Knapp)")
+    method = methods.inverse_variance(method).name
+    test = methods.ci_method(test).name
     level = check_level(level)
     batch, single, _ = make_batch(yi, vi, studies)
     stats_ = pool(batch, method, test, level, tol)
