@@ -77,7 +77,7 @@ def test_svg_text_has_every_label_pooled_row_statistics_and_favours(name, subgro
     total = chosen.pooled_label(True, res.spec.level)
     assert total in text
     fit = res.overall.fit
-    assert plain(chosen.heterogeneity_line(fit)) in text
+    assert plain(chosen.heterogeneity_line(fit, res.overall.heterogeneity)) in text
     assert plain(chosen.overall_line(fit)) in text
     for label in res.spec.favours:
         assert plain(chosen.spell(label)) in text
@@ -101,12 +101,18 @@ def test_forest_numbers_are_the_numbers_metaall_pool_prints():
     assert len(rows) == 12 + 4 + 1  # studies, subtotals, total
     for _, _, weight, ci in rows:
         assert f"{weight} {ci}" in text
-    het = re.compile(r"tau² = (\S+); I² = (\S+)%; H² = \S+; Q = (\S+), df = (\d+), p ([<=]) (\S+)")
+    het = re.compile(
+        r"tau² = (\S+) (\[\S+, \S+\]); I² = (\S+)% \[(\S+)%, (\S+)%\]; H² = \S+; "
+        r"Q = (\S+), df = (\d+), p ([<=]) (\S+)"
+    )
     hets = het.findall(report)
     assert len(hets) == 4  # and one subgroup of one study: not applicable
     assert "Heterogeneity: not applicable" in report and "Heterogeneity: Not applicable" in text
-    for tau2, i2, q, df, sign, p in hets:
-        assert f"Tau² = {tau2}; Chi² = {q}, df = {df} (P {sign} {p}); I² = {i2}%" in text
+    for tau2, tau2_ci, i2, i2_lo, i2_hi, q, df, sign, p in hets:  # with Q-profile intervals
+        assert (
+            f"Tau² = {tau2} {tau2_ci}; Chi² = {q}, df = {df} (P {sign} {p}); "
+            f"I² = {i2}% [{i2_lo}%, {i2_hi}%]"
+        ) in text
     tests = re.findall(r"Test for overall effect: z = (\S+), p ([<=]) (\S+)", report)
     assert len(tests) == 5
     for z, sign, p in tests:

@@ -105,7 +105,7 @@ class _Builder:
             totals = tuple(sum(getattr(r.effect, f"n_{a}") for r in group.rows) for a in ARMS)
             split = style.split_counts  # RevMan: totals here, events on their own row
             cells |= _per_arm("total", totals) if split else _count_cells(style, events, totals)
-        if fit is None:
+        if not group.estimable:
             return [Row(cells | {"effect": "Not estimable"}, bold=True)]
         cells |= {
             "weight": style.weight(group.total_weight),
@@ -126,13 +126,14 @@ class _Builder:
         ]
         if self.counts and style.split_counts:
             rows.append(Row({"study": "Total events"} | _per_arm("events", events)))
-        if spec.prediction_interval and fit.k > 1 and math.isfinite(fit.pi_lb):
-            lo, hi = d(fit.pi_lb), d(fit.pi_ub)
+        if group.prediction is not None:
+            lo, hi = (d(x) for x in group.prediction)
             mark = Mark("interval", d(fit.estimate), lo, hi)
-            rows.append(
-                Row({"study": "Prediction interval", "effect": style.bounds(lo, hi)}, mark=mark)
-            )
-        rows.append(Row(line=style.heterogeneity_line(fit)))
+            label = "Prediction interval"
+            if spec.prediction_interval == "higgins":
+                label += " (t, k−2 df)"
+            rows.append(Row({"study": label, "effect": style.bounds(lo, hi)}, mark=mark))
+        rows.append(Row(line=style.heterogeneity_line(fit, group.heterogeneity)))
         rows.append(Row(line=style.overall_line(fit)))
         return rows
 
@@ -157,7 +158,8 @@ class _Builder:
         rows.append(Row(total[0].cells, bold=True, mark=total[0].mark, space_before=0.35))
         rows += total[1:]
         if result.difference is not None:
-            rows.append(Row(line=self.style.subgroup_line(result.difference)))
+            line = self.style.subgroup_line(result.difference, result.not_compared)
+            rows.append(Row(line=line))
         return rows
 
     def notes(self) -> list[str]:
