@@ -61,7 +61,8 @@ def plain(text: str) -> str:
 
 
 def joined(fig) -> str:
-    return plain(" ".join(svg_texts(fig)))
+    """The figure's text; a label wrapped after a slash or hyphen is joined again."""
+    return re.sub(r"([/-]) (?=\S)", r"\1", plain(" ".join(svg_texts(fig))))
 
 
 # ------------------------------------------------------------------ what the forest shows
@@ -211,9 +212,39 @@ def test_ratio_axis_is_log_and_symmetric_about_one():
     assert covering_scale([0.18, 0.43], log=True, beyond_null=True).hi == 2.0
 
 
-def test_too_narrow_a_width_fails_loudly_with_the_width_needed():
-    with pytest.raises(ValueError, match=r"at least \d+ mm wide"):
-        forest_plot(result("relapse"), width="single")
+def test_too_narrow_a_width_fails_loudly_with_the_width_needed_and_the_way_out():
+    with pytest.raises(ValueError, match=r"at least \d+ mm wide.*try .*--columns effect"):
+        forest_plot(result("relapse"), width=60)
+    with pytest.raises(ValueError, match=r"at least \d+ mm wide at 7 pt.*--font-size 6"):
+        forest_plot(result("relapse"), width="single", columns=("counts", "weight", "effect"))
+
+
+@pytest.mark.parametrize("style", ["revman", "jama", "bmj"])
+@pytest.mark.parametrize(
+    ("name", "subgroup"), [("relapse", None), ("relapse", "mrd_neg"), ("os", None)]
+)
+def test_one_journal_column_fits_at_six_points_or_more(name, subgroup, style):
+    res = result(name, subgroup)
+    fig = forest_plot(res, style=style, width="single")
+    assert fig.get_figwidth() * 72 == pytest.approx(85 * PT_PER_MM)
+    sizes = {round(t.get_fontsize(), 3) for t in _texts(fig)}
+    assert min(sizes) >= 6.0
+    assert _overlaps(fig) == []
+    text = joined(fig)
+    squeezed = text.replace(" ", "")  # labels wrap onto several lines in one column
+    for row in res.overall.rows:
+        assert plain(row.label).replace(" ", "") in squeezed
+    weights = any(t.startswith("Weight") for t in svg_texts(fig))
+    assert weights != ("Square areas are proportional to the studies' weights." in text)
+
+
+def test_columns_choose_what_stands_beside_the_labels():
+    res = result("relapse", "mrd_neg")
+    effect_only = joined(forest_plot(res, columns=("effect",)))
+    assert "0.60 [0.29, 1.25]" in effect_only and "25.8%" not in effect_only
+    assert "Events" not in effect_only
+    with pytest.raises(ValueError, match="unknown column 'weights'"):
+        forest_plot(res, columns=("weights",))
 
 
 # ------------------------------------------------------------------ layout
