@@ -428,7 +428,7 @@ def test_bias_warns_with_few_studies_and_matches_engine(project):
     with pytest.warns(metaall.FewStudiesWarning, match="fewer than 10 studies"):
         egger = metaall.egger_test(es.yi, es.vi)
     row = next(t for t in doc["tests"] if t["test"] == "Egger")
-    assert row["value"] == pytest.approx(egger.zval) and row["pval"] == pytest.approx(egger.pval)
+    assert row["value"] == pytest.approx(egger.tval) and row["pval"] == pytest.approx(egger.pval)
     tf = metaall.trim_and_fill(es.yi, es.vi, method="REML")
     assert doc["trimfill"]["k0"] == tf.k0 and doc["trimfill"]["estimate"] == pytest.approx(
         tf.estimate

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from metaall import methods
-from metaall.analysis import AnalysisResult, Project, UnknownAnalysis
+from metaall.analysis import AnalysisResult, Project, UnknownAnalysis, run_analysis, with_options
 from metaall.data import DataError
+from metaall.data.adhoc import load_adhoc
 from metaall.data.specs import ORDERS
 from metaall.figures.settings import DPI_RANGE, FONT_SIZES, STYLES, FigureSettings
 from metaall.reports.tables import FORMATS, to_csv, to_json, to_markdown
@@ -180,6 +183,31 @@ def settings_from(options: dict) -> FigureSettings:
     return usage_errors(lambda: FigureSettings(**look))
 
 
+def one_of(**flags: str):
+    """Flags ``--name`` (help text as value) of which a command takes exactly one; the
+    command reads its choice with :func:`chosen`."""
+
+    def decorate(command):
+        options = [
+            click.option(f"--{name.replace('_', '-')}", name, is_flag=True, help=text)
+            for name, text in flags.items()
+        ]
+        return stack_options(command, options)
+
+    return decorate
+
+
+def chosen(options: dict, *names: str) -> str:
+    """The one flag of ``names`` that is set (removed from ``options``, with the others),
+    as spelled on the command line; a usage error for none or several."""
+    given = [name for name in names if options.pop(name)]
+    spelled = [f"--{name.replace('_', '-')}" for name in names]
+    if len(given) != 1:
+        what = "none" if not given else " and ".join(f"--{g.replace('_', '-')}" for g in given)
+        raise click.UsageError(f"choose one of {', '.join(spelled)} (got {what})")
+    return given[0].replace("_", "-")
+
+
 def emit_rows(rows: list[dict], fmt: str) -> bool:
     """Print ``rows`` as JSON, CSV or Markdown; False for text (the caller lays it out)."""
     writers = {"json": to_json, "csv": to_csv, "markdown": to_markdown}
@@ -204,3 +232,33 @@ def usage_errors(function):
 def analyse(project: Project, analysis: str, subgroup: str | None, options: dict) -> AnalysisResult:
     """Run one analysis with the command's model options (usage problems exit 2)."""
     return usage_errors(lambda: project.analysis(analysis, subgroup, **overrides(options)))
+
+
+def data_option(command):
+    """``--data FILE``: an ad-hoc CSV instead of an analysis of the review folder."""
+    return click.option(
+        "--data",
+        "data_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Use an ad-hoc CSV (study,events_t,n_t,events_c,n_c or study,hr,hr_lower,"
+        "hr_upper; optional label, year, group) instead of an analysis from extractions/.",
+    )(command)
+
+
+def analysis_or_data(
+    project: Project, analysis: str | None, subgroup: str | None, data_file, options: dict
+) -> AnalysisResult:
+    """The result of ANALYSIS, or of the ad-hoc ``--data`` file, with the command's
+    model options; exactly one of the two (usage error otherwise)."""
+    if data_file is not None and analysis:
+        raise click.UsageError("give either ANALYSIS or --data, not both")
+    if data_file is None and not analysis:
+        raise click.UsageError("missing ANALYSIS (or --data FILE); see 'metaall list'")
+    if data_file is None:
+        return analyse(project, analysis, subgroup, options)
+
+    def adhoc() -> AnalysisResult:
+        data, spec = load_adhoc(data_file, options.get("measure"))
+        return run_analysis(with_options(spec, **overrides(options)), data, subgroup)
+
+    return usage_errors(adhoc)

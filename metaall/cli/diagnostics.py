@@ -8,11 +8,14 @@ from metaall.analysis.bias import small_study_tests
 from metaall.analysis.sensitivity import cumulative, influence_of, leave_one_out
 from metaall.cli.common import (
     Project,
-    analyse,
+    analysis_or_data,
     by_option,
+    chosen,
+    data_option,
     emit_rows,
     format_option,
     model_options,
+    one_of,
     pass_project,
     subgroup_option,
 )
@@ -21,12 +24,13 @@ from metaall.reports.tables import to_json
 
 
 @click.command()
-@click.argument("analysis")
+@click.argument("analysis", required=False)
 @subgroup_option
+@data_option
 @model_options
 @format_option
 @pass_project
-def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None:
+def bias(project: Project, analysis, subgroup, data_file, fmt: str, **options) -> None:
     """Tests for small-study effects: Egger, Begg, trim-and-fill (and Peters, Harbord
     for 2×2 counts). With fewer than 10 studies the tests run and say so.
 
@@ -35,7 +39,7 @@ def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None
       metaall bias relapse
       metaall bias relapse --subgroup mrd_neg --format json
     """
-    result = analyse(project, analysis, subgroup, options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
     try:
         report = small_study_tests(result)
     except ValueError as exc:
@@ -56,20 +60,19 @@ def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None
 
 
 @click.command()
-@click.argument("analysis")
+@click.argument("analysis", required=False)
 @subgroup_option
-@click.option(
-    "--leave-one-out", "kind", flag_value="leave-one-out", help="Omit each study in turn."
-)
-@click.option("--cumulative", "kind", flag_value="cumulative", help="Add studies one at a time.")
-@click.option(
-    "--influence", "kind", flag_value="influence", help="metafor's influence diagnostics."
+@data_option
+@one_of(
+    leave_one_out="Omit each study in turn.",
+    cumulative="Add studies one at a time.",
+    influence="metafor's influence diagnostics.",
 )
 @by_option
 @model_options
 @format_option
 @pass_project
-def sensitivity(project: Project, analysis: str, subgroup, kind, by: str, fmt: str, **options):
+def sensitivity(project: Project, analysis, subgroup, data_file, by: str, fmt: str, **options):
     """Leave-one-out, cumulative (by year) or influence analysis of ANALYSIS.
 
     \b
@@ -78,9 +81,8 @@ def sensitivity(project: Project, analysis: str, subgroup, kind, by: str, fmt: s
       metaall sensitivity relapse --cumulative --by year
       metaall sensitivity relapse --subgroup mrd_neg --influence --format csv
     """
-    if kind is None:
-        raise click.UsageError("choose one of --leave-one-out, --cumulative, --influence")
-    result = analyse(project, analysis, subgroup, options)
+    kind = chosen(options, "leave_one_out", "cumulative", "influence")
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
     try:
         if kind == "influence":
             rows, inf = influence_of(result)

@@ -12,10 +12,13 @@ from pathlib import Path
 import click
 
 from metaall.cli.common import (
-    analyse,
+    analysis_or_data,
     by_option,
+    chosen,
+    data_option,
     figure_options,
     model_options,
+    one_of,
     pass_project,
     settings_from,
     subgroup_option,
@@ -50,8 +53,9 @@ def _save(draw, output: Path, dpi: int, overwrite: bool) -> None:
 
 
 @click.command()
-@click.argument("analysis")
+@click.argument("analysis", required=False)
 @subgroup_option
+@data_option
 @click.option(
     "--order",
     type=click.Choice(ORDERS),
@@ -67,7 +71,7 @@ def _save(draw, output: Path, dpi: int, overwrite: bool) -> None:
 @figure_options("double")
 @model_options
 @pass_project
-def forest(project, analysis, subgroup, columns, output, overwrite, **options):
+def forest(project, analysis, subgroup, data_file, columns, output, overwrite, **options):
     """Forest plot of ANALYSIS: studies, subgroup and overall diamonds, prediction
     interval, heterogeneity, tests, "favours" labels.
 
@@ -77,18 +81,20 @@ def forest(project, analysis, subgroup, columns, output, overwrite, **options):
       metaall forest relapse --subgroup mrd_neg --style bmj -o mrd_neg.svg
       metaall forest relapse --subgroup mrd_neg --width single -o mrd_neg_1col.pdf
       metaall forest os --order weight --width 160 --dpi 600 -o os.tiff
+      metaall forest --data trials.csv --measure OR -o trials.pdf
     """
     from metaall.figures.forest import forest_plot
 
     look = settings_from(options)
     shown = None if columns is None else tuple(c.strip() for c in columns.split(",") if c.strip())
-    result = analyse(project, analysis, subgroup, options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
     _save(lambda: forest_plot(result, look, shown), output, look.dpi, overwrite)
 
 
 @click.command()
-@click.argument("analysis")
+@click.argument("analysis", required=False)
 @subgroup_option
+@data_option
 @click.option("--contours", is_flag=True, help="Shade P < 0.10, 0.05, 0.01 (Peters 2008).")
 @click.option("--trimfill", is_flag=True, help="Add the studies trim-and-fill imputes.")
 @click.option("--egger", is_flag=True, help="Draw Egger's regression line.")
@@ -96,7 +102,9 @@ def forest(project, analysis, subgroup, columns, output, overwrite, **options):
 @figure_options("single")
 @model_options
 @pass_project
-def funnel(project, analysis, subgroup, contours, trimfill, egger, output, overwrite, **options):
+def funnel(
+    project, analysis, subgroup, data_file, contours, trimfill, egger, output, overwrite, **options
+):
     """Funnel plot of ANALYSIS (standard error against effect) with the pseudo 95%
     confidence region; optionally significance contours, trim-and-fill and Egger's line.
 
@@ -104,27 +112,31 @@ def funnel(project, analysis, subgroup, contours, trimfill, egger, output, overw
     Examples:
       metaall funnel relapse -o relapse_funnel.pdf
       metaall funnel relapse --contours --trimfill --egger -o funnel.png
+      metaall funnel --data trials.csv -o trials_funnel.pdf
     """
     from metaall.figures.funnel import funnel_plot
 
     look = settings_from(options)
-    result = analyse(project, analysis, subgroup, options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
     extras = {"contours": contours, "trimfill": trimfill, "egger": egger}
     _save(lambda: funnel_plot(result, **extras, settings=look), output, look.dpi, overwrite)
 
 
 @click.command("sensitivity-plot")
-@click.argument("analysis")
+@click.argument("analysis", required=False)
 @subgroup_option
-@click.option("--leave-one-out", "kind", flag_value="leave-one-out", help="Omit each study.")
-@click.option("--cumulative", "kind", flag_value="cumulative", help="Add studies one by one.")
-@click.option("--baujat", "kind", flag_value="baujat", help="Heterogeneity vs influence.")
+@data_option
+@one_of(
+    leave_one_out="Omit each study.",
+    cumulative="Add studies one by one.",
+    baujat="Heterogeneity vs influence.",
+)
 @by_option
 @_output_options
 @figure_options(None, " (default: double; single for --baujat)")
 @model_options
 @pass_project
-def sensitivity_plot(project, analysis, subgroup, kind, by, output, overwrite, **options):
+def sensitivity_plot(project, analysis, subgroup, data_file, by, output, overwrite, **options):
     """Leave-one-out or cumulative forest plot, or Baujat plot, of ANALYSIS: the plots
     of 'metaall sensitivity'.
 
@@ -136,10 +148,9 @@ def sensitivity_plot(project, analysis, subgroup, kind, by, output, overwrite, *
     """
     from metaall.figures import sensitivity
 
-    if kind is None:
-        raise click.UsageError("choose one of --leave-one-out, --cumulative, --baujat")
+    kind = chosen(options, "leave_one_out", "cumulative", "baujat")
     look = settings_from(options)
-    result = analyse(project, analysis, subgroup, options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
     draws = {
         "leave-one-out": lambda: sensitivity.leave_one_out_plot(result, look),
         "cumulative": lambda: sensitivity.cumulative_plot(result, by, look),

@@ -6,17 +6,15 @@ from pathlib import Path
 
 import click
 
-from metaall.analysis import AnalysisResult, run_analysis, with_options
+from metaall.analysis import AnalysisResult
 from metaall.cli.common import (
     Project,
-    analyse,
+    analysis_or_data,
+    data_option,
     model_options,
-    overrides,
     pass_project,
     subgroup_option,
-    usage_errors,
 )
-from metaall.data.adhoc import load_adhoc
 from metaall.data.writing import write_atomic
 from metaall.reports.records import analysis_record, table_rows
 from metaall.reports.table import result_table, table_records
@@ -47,13 +45,7 @@ def render(result: AnalysisResult, fmt: str) -> str | bytes:
 @click.command()
 @click.argument("analysis", required=False)
 @subgroup_option
-@click.option(
-    "--data",
-    "data_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Pool an ad-hoc CSV (study,events_t,n_t,events_c,n_c or study,hr,hr_lower,hr_upper) "
-    "instead of an analysis from extractions/.",
-)
+@data_option
 @model_options
 @click.option(
     "--format",
@@ -85,20 +77,7 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, output, **options
       metaall pool --data trials.csv --measure OR --method MH
       metaall pool relapse --format docx -o relapse_table.docx
     """
-    if data_file is not None and analysis:
-        raise click.UsageError("give either ANALYSIS or --data, not both")
-    if data_file is None and not analysis:
-        raise click.UsageError("missing ANALYSIS (or --data FILE); see 'metaall list'")
-    if data_file is None:
-        result = analyse(project, analysis, subgroup, options)
-    else:
-        measure = (options.get("measure") or "").upper() or None
-
-        def adhoc() -> AnalysisResult:
-            data, spec = load_adhoc(data_file, measure)
-            return run_analysis(with_options(spec, **overrides(options)), data, subgroup)
-
-        result = usage_errors(adhoc)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
     report = render(result, fmt)
     if output is None:
         if isinstance(report, bytes):

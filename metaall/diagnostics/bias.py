@@ -101,7 +101,7 @@ class EggerResult:
     """A regression test for funnel-plot asymmetry (Egger, Peters or Harbord).
 
     ``bias`` is the asymmetry coefficient with standard error ``se``, t statistic
-    ``zval`` on ``df`` = k - 2 degrees of freedom and two-sided ``pval``;
+    ``tval`` on ``df`` = k - 2 degrees of freedom and two-sided ``pval``;
     ``limit_estimate`` (with ``limit_se`` and its t interval ``limit_ci_lb``,
     ``limit_ci_ub`` at ``level``) is the other coefficient: for Egger and Peters the
     effect expected in an infinitely large study, for Harbord the slope b₁ (close to
@@ -111,7 +111,7 @@ class EggerResult:
     test: str
     bias: float
     se: float
-    zval: float
+    tval: float
     pval: float
     df: int
     limit_estimate: float
@@ -150,7 +150,7 @@ def _regression_test(
         test=test,
         bias=float(res.params[b]),
         se=float(res.bse[b]),
-        zval=float(res.tvalues[b]),
+        tval=float(res.tvalues[b]),
         pval=float(res.pvalues[b]),
         df=df,
         limit_estimate=limit,

@@ -80,21 +80,28 @@ class Chart:
         return self.plot_width * self.x.fraction(x), self.plot_height * (1 - self.y.fraction(y))
 
     def label_points(self, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str]) -> None:
-        """Label each point; points closer than 1 em share one label ("2, 3, 9"), and
+        """Label each point; points closer than half an em share one label ("2, 3, 9"), and
         each label takes the first place around its points that stays inside the axes
-        and clear of the other labels and points."""
+        and clear of the other labels and of every other point's surroundings (so no
+        label sits beside a point it does not name); a label placed away from its
+        points gets a leader line to each of them."""
         em = self.em
+        near_em = 0.5 * em  # points this close share a label
         where = [self._point(x, y) for x, y in zip(xs, ys, strict=True)]
         clusters: list[list[int]] = []
         for i, (px, py) in enumerate(where):
             near = [
                 c
                 for c in clusters
-                if any(abs(px - where[j][0]) < em and abs(py - where[j][1]) < em for j in c)
+                if any(
+                    abs(px - where[j][0]) < near_em and abs(py - where[j][1]) < near_em for j in c
+                )
             ]
             merged = [i, *(j for c in near for j in c)]
             clusters = [c for c in clusters if c not in near] + [sorted(merged)]
-        taken = [(px - 2, py - 2, px + 2, py + 2) for px, py in where]
+        halo = 0.6 * em  # a label this close to a point would read as that point's
+        points = [(px - halo, py - halo, px + halo, py + halo) for px, py in where]
+        labels_placed: list[tuple] = []
         cap, ascent, descent = line_metrics(self.prop)
         for cluster in sorted(clusters):
             text = ", ".join(labels[i] for i in cluster)
@@ -121,28 +128,29 @@ class Chart:
                 for b in boxes
                 if b[0] >= 0 and b[2] <= self.plot_width and b[1] >= 0 and b[3] <= self.plot_height
             ]
-            box = next((b for b in inside if not any(_overlap(b, t) for t in taken)), boxes[0])
-            taken.append(box)
-            far = boxes.index(box) >= 5  # away from its points: a leader line shows whose
-            anchor = cluster[0]
-            self.ax.annotate(
-                text,
-                (xs[anchor], ys[anchor]),
-                xytext=(box[0] - where[anchor][0], where[anchor][1] - box[3] + descent),
-                textcoords="offset points",
-                va="baseline",
-                fontproperties=self.prop,
-                parse_math=False,
-                arrowprops={
-                    "arrowstyle": "-",
-                    "lw": 0.4,
-                    "color": "0.45",
-                    "shrinkA": 1,
-                    "shrinkB": 3,
-                }
-                if far
-                else None,
-            )
+            others = [box for j, box in enumerate(points) if j not in cluster] + labels_placed
+            box = next((b for b in inside if not any(_overlap(b, t) for t in others)), boxes[0])
+            labels_placed.append(box)
+            far = boxes.index(box) >= 5  # away from its points: leader lines show whose
+            for k, anchor in enumerate(cluster):
+                self.ax.annotate(
+                    text if k == 0 else "",
+                    (xs[anchor], ys[anchor]),
+                    xytext=(box[0] - where[anchor][0], where[anchor][1] - box[3] + descent),
+                    textcoords="offset points",
+                    va="baseline",
+                    fontproperties=self.prop,
+                    parse_math=False,
+                    arrowprops={
+                        "arrowstyle": "-",
+                        "lw": 0.4,
+                        "color": "0.45",
+                        "shrinkA": 1,
+                        "shrinkB": 3,
+                    }
+                    if far
+                    else None,
+                )
 
     def _legend(self, legend: Sequence[tuple[Artist, str]]):
         """The legend in two columns when they fit the width, else in one; its extent."""

@@ -1,7 +1,8 @@
 """Saving figures as journals want them, byte for byte the same on every run.
 
 * The format follows the file's extension: PDF, SVG, PNG, TIFF or EPS, raster formats at
-  ``dpi`` (default 300, stored in the file: PNG pHYs, TIFF resolution tags).
+  ``dpi`` (default 300, stored in the file: PNG pHYs, TIFF resolution tags) in RGB
+  without an alpha channel, as journals' artwork checkers require.
 * Fonts are embedded. PDF and EPS carry the TrueType font itself (Type 42,
   ``pdf.fonttype``/``ps.fonttype`` 42: outlines, not Type 3 bitmaps, as the BMJ and JAMA
   artwork guidelines ask). SVG keeps every label as a ``<text>`` element (searchable,
@@ -113,15 +114,33 @@ def figure_bytes(fig: Figure, fmt: str, dpi: int = 300) -> bytes:
     if fmt not in METADATA:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(METADATA)}")
     buffer = io.BytesIO()
-    extra = {"pil_kwargs": {"compression": "tiff_lzw"}} if fmt == "tiff" else {}
+    raster = fmt in ("png", "tiff")
     with drawing():
-        fig.savefig(buffer, format=fmt, dpi=dpi, metadata=METADATA[fmt], **extra)
+        fig.savefig(buffer, format="png" if raster else fmt, dpi=dpi, metadata=METADATA[fmt])
     data = buffer.getvalue()
+    if raster:
+        return _rgb(data, fmt, dpi)
     if fmt == "svg":
         return _embed_svg_fonts(data, fig)
     if fmt == "eps":
         return re.sub(rb"%%CreationDate: [^\n]*", EPS_DATE, data, count=1)
     return data
+
+
+def _rgb(png: bytes, fmt: str, dpi: int) -> bytes:
+    """A PNG or LZW-compressed TIFF in RGB without an alpha channel (journal artwork
+    checkers reject alpha), from matplotlib's RGBA PNG, with the resolution stored."""
+    from PIL import Image, PngImagePlugin
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")  # the figure's background is white
+    out = io.BytesIO()
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Software", CREATOR)
+        image.save(out, format="PNG", dpi=(dpi, dpi), pnginfo=info, optimize=False)
+    else:
+        image.save(out, format="TIFF", dpi=(dpi, dpi), compression="tiff_lzw")
+    return out.getvalue()
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 300, overwrite: bool = False) -> Path:

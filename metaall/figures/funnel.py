@@ -27,6 +27,7 @@ from matplotlib.patches import Patch, Polygon
 from metaall import distributions as dist
 from metaall.analysis import AnalysisResult
 from metaall.analysis.bias import estimable_rows, small_study_tests
+from metaall.diagnostics.bias import MIN_STUDIES_ADVISED
 from metaall.figures.chart import Chart
 from metaall.figures.panel import INK, LINE_WIDTH
 from metaall.figures.scale import Scale, covering_scale
@@ -115,6 +116,12 @@ def funnel_plot(
     z = float(dist.norm_quantile(0.5 + spec.level / 2))
     pooled = _unbroken(chosen.ci(display(fit.estimate), display(fit.ci_lb), display(fit.ci_ub)))
     notes = [f"Pooled estimate ({fit.model.replace('tau²', chosen.tau)}): {spec.measure} {pooled}."]
+    if len(rows) < MIN_STUDIES_ADVISED:
+        notes.append(
+            f"Caution: {len(rows)} {'study' if len(rows) == 1 else 'studies'}; with fewer than "
+            f"{MIN_STUDIES_ADVISED} a funnel plot cannot reliably show asymmetry (Cochrane "
+            "Handbook v6.4 §13.3.5.4)."
+        )
 
     filled = line = None
     if trimfill or egger:  # the tests metaall bias reports
@@ -165,8 +172,6 @@ def funnel_plot(
         drawn = _line(ax, display(line.limit_estimate + line.bias * ends), ends, DASH_DOT)
         legend.append((drawn, "Egger's regression"))
         df = chosen.stat("df", str(line.df))
-        stat = chosen.with_p(f"{chosen.stat('t', num(line.zval))}, {df}", line.pval)
+        stat = chosen.with_p(f"{chosen.stat('t', num(line.tval))}, {df}", line.pval)
         notes.append(f"Egger's test: bias {num(line.bias)} (SE {num(line.se)}); {stat}.")
-        if line.warning:
-            notes.append(f"Caution: {line.warning}.")
     return chart.finish(legend, notes)

@@ -27,7 +27,7 @@ def bias_rows(report: SmallStudyReport) -> list[dict]:
                 {
                     "test": name,
                     "statistic": "t",
-                    "value": clean(test.zval),
+                    "value": clean(test.tval),
                     "df": test.df,
                     "pval": clean(test.pval),
                     "coefficient": clean(test.bias),
