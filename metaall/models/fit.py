@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from metaall import distributions as dist
 from metaall.models.design import Batch, indicator_design
 from metaall.models.result import PooledResult, squeeze
 from metaall.models.tau2 import TAU2_METHODS, estimate_tau2
+
+if TYPE_CHECKING:
+    from metaall.models.metareg import MetaRegressionResult
 
 METHODS = ("FE", *TAU2_METHODS)
 TESTS = ("z", "knha")
@@ -197,7 +201,8 @@ def fit(
     level: float = 0.95,
     tol: float | None = None,
     studies: Sequence[str] | None = None,
-) -> FitResult:
+    mods=None,
+) -> FitResult | MetaRegressionResult:
     """Fit a common-effect (``method='FE'``) or random-effects model.
 
     ``method`` is ``FE`` or a tau² estimator (``DL``, ``HE``, ``HS``, ``HSk``, ``SJ``,
@@ -207,7 +212,16 @@ def fit(
     attribute of the result is then an array over the m fits. ``tol=None`` follows
     metafor's convergence rules exactly (its numbers are reproduced to machine
     precision); a number asks for that absolute accuracy on tau².
+
+    With ``mods`` (an array (k,) or (k, q), or a mapping of names to columns), the
+    meta-regression on an intercept and the moderators is fitted instead and a
+    :class:`~metaall.models.metareg.MetaRegressionResult` returned (see
+    :func:`~metaall.models.metareg.meta_regression`).
     """
+    if mods is not None:
+        from metaall.models.metareg import meta_regression
+
+        return meta_regression(yi, vi, mods, method, test, level, tol, studies)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if test not in TESTS:
