@@ -49,6 +49,15 @@ def check_level(level: float) -> float:
     return level
 
 
+def check_settings(method: str, test: str, level: float) -> float:
+    """Validate the settings every inverse-variance fit takes; the level as a fraction."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if test not in TESTS:
+        raise ValueError(f"unknown test {test!r}; use 'z' or 'knha' (Hartung-Knapp)")
+    return check_level(level)
+
+
 def _study_name(studies: Sequence[str] | None, j: int, row: int | None) -> str:
     name = studies[j] if studies is not None else f"study {j + 1}"
     return name if row is None else f"data set {row + 1}, {name}"
@@ -222,11 +231,7 @@ def fit(
         from metaall.models.metareg import meta_regression
 
         return meta_regression(yi, vi, mods, method, test, level, tol, studies)
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if test not in TESTS:
-        raise ValueError(f"unknown test {test!r}; use 'z' or 'knha' (Hartung-Knapp)")
-    level = check_level(level)
+    level = check_settings(method, test, level)
     batch, single, _ = make_batch(yi, vi, studies)
     stats_ = pool(batch, method, test, level, tol)
     yi2 = np.where(batch.mask, batch.y, np.nan)

@@ -301,13 +301,9 @@ def meta_regression(
     marking absent studies. ``method``, ``test``, ``level`` and ``tol`` as
     :func:`metaall.fit` (which calls this when given ``mods``).
     """
-    from metaall.models.fit import METHODS, TESTS, check_level, make_batch
+    from metaall.models.fit import check_settings, make_batch
 
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if test not in TESTS:
-        raise ValueError(f"unknown test {test!r}; use 'z' or 'knha' (Knapp-Hartung)")
-    level = check_level(level)
+    level = check_settings(method, test, level)
     batch, single, _ = make_batch(yi, vi, studies)
     X, names = design_matrix(mods, batch.y.shape[1])
     batch = replace(batch, X=X)

@@ -133,7 +133,7 @@ def _permuted_data(y, v, X, index: np.ndarray, exact: bool, rng):
 def permutation_test(
     result: FitResult | MetaRegressionResult,
     exact: bool = False,
-    iterations: float = 1000,
+    iterations: int = 1000,
     seed: int | None = None,
 ) -> PermutationResult:
     """Permutation test of a random-effects model or meta-regression, as metafor's
@@ -142,9 +142,9 @@ def permutation_test(
     Mantel-Haenszel/Peto fit, fewer than 2 iterations, or an exact test needing
     more than ten million permutations.
     """
-    iterations = round(iterations)
-    if iterations < 2:
-        raise ValueError(f"iterations must be at least 2, got {iterations}")
+    if int(iterations) != iterations or iterations < 2:
+        raise ValueError(f"iterations must be a whole number of at least 2, got {iterations}")
+    iterations = int(iterations)
     y, v, X, QM_obs = _observed(result)
     k = y.size
     count = distinct_permutations(X, k)
