@@ -5,6 +5,7 @@ pandas are imported by the commands that need them.
 """
 
 from metaall._version import __version__
+from metaall.analysis import Project
 from metaall.diagnostics import (
     BaujatData,
     BeggResult,
@@ -32,7 +33,6 @@ from metaall.models import (
     fit_peto,
     subgroups,
 )
-from metaall.project import Project
 
 __all__ = [
     "BaujatData",

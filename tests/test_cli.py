@@ -204,7 +204,7 @@ def test_pool_adhoc_hazard_ratios(project, tmp_path):
     [
         (("pool", "nope"), "no analysis 'nope'"),
         (("pool", "relapse", "--subgroup", "zzz"), "has no subgroup 'zzz'; available: mrd_neg"),
-        (("pool", "relapse", "--method", "Peto"), "Peto's method estimates an odds ratio"),
+        (("pool", "relapse", "--method", "Peto"), "Peto pools OR only, not risk ratio"),
         (("pool", "relapse", "--measure", "HR"), "measure HR needs hr data"),
         (("pool", "relapse", "--level", "95"), "Invalid value for '--level'"),
         (("pool", "relapse", "--method", "FE", "--ci", "hk"), "Hartung-Knapp needs a random"),
@@ -432,7 +432,7 @@ def test_python_api_gives_the_cli_numbers(project):
     doc = pooled_json(project, "relapse", "--subgroup", "mrd_neg", "--method", "DL", "--ci", "hk")
     assert result.overall.fit.ci_lb == pytest.approx(doc["pooled"]["ci_lb"], rel=1e-15)
     assert result.descriptions["mrd_neg"].startswith("Patients in MRD-negative CR")
-    with pytest.raises(metaall.project.UnknownAnalysis, match="no analysis 'nope'"):
+    with pytest.raises(metaall.analysis.UnknownAnalysis, match="no analysis 'nope'"):
         metaall.Project(project).analysis("nope")
 
 

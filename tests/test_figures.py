@@ -19,17 +19,17 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.text import Text
 from PIL import Image
 
-from metaall.analysis import run_analysis
+from metaall.analysis import Project, run_analysis
 from metaall.cli import cli
 from metaall.data.adhoc import load_adhoc
-from metaall.figures.export import export_analysis, figure_bytes, save_figure
+from metaall.figures.export import figure_bytes, figure_files, save_figure
 from metaall.figures.forest import forest_plot
 from metaall.figures.funnel import funnel_plot
 from metaall.figures.page import PT_PER_MM, drawing
 from metaall.figures.scale import covering_scale, symmetric_scale
 from metaall.figures.sensitivity import baujat_plot, cumulative_plot, leave_one_out_plot
+from metaall.figures.settings import FigureSettings
 from metaall.figures.style import get_style
-from metaall.project import Project
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = Project(ROOT)
@@ -83,7 +83,7 @@ def test_svg_text_has_every_label_pooled_row_statistics_and_favours(name, subgro
         assert plain(chosen.spell(label)) in text
     if res.difference is not None:
         assert plain(chosen.subgroup_line(res.difference)) in text
-    for group in res.subgroups:
+    for group in res.groups:
         assert plain(res.descriptions[group.name]) in text
 
 
@@ -159,7 +159,7 @@ def test_restricted_forest_is_headed_by_its_subgroup_and_has_one_diamond():
 def test_subgroup_forest_has_a_diamond_per_subgroup_and_one_for_all():
     res = result("relapse")
     diamonds = [p for p in forest_plot(res).axes[0].patches if type(p).__name__ == "Polygon"]
-    assert len(diamonds) == len(res.subgroups) + 1
+    assert len(diamonds) == len(res.groups) + 1
 
 
 def test_not_estimable_study_is_shown_as_such(tmp_path: Path):
@@ -397,26 +397,29 @@ def test_unknown_extension_is_refused(tmp_path: Path):
         save_figure(forest_plot(result("os")), tmp_path / "forest.docx")
 
 
-def test_export_analysis_names_files_stably_and_refuses_to_clobber(tmp_path: Path):
-    res = result("relapse", "mrd_neg")
-    written = export_analysis(res, tmp_path, ("pdf", "png"), dpi=72)
-    assert sorted(p.name for p in written) == [
+def test_figure_files_are_named_by_analysis_subgroup_and_kind():
+    files = figure_files(result("relapse", "mrd_neg"), FigureSettings(dpi=72), ("pdf", "png"))
+    assert sorted(files) == [
         "relapse_mrd_neg_forest.pdf",
         "relapse_mrd_neg_forest.png",
         "relapse_mrd_neg_funnel.pdf",
         "relapse_mrd_neg_funnel.png",
     ]
-    (tmp_path / "relapse_mrd_neg_funnel.png").write_bytes(b"mine")
-    (tmp_path / "relapse_mrd_neg_forest.pdf").unlink()
-    with pytest.raises(FileExistsError):
-        export_analysis(res, tmp_path, ("pdf", "png"), dpi=72)
-    assert not (tmp_path / "relapse_mrd_neg_forest.pdf").exists()  # nothing written
-    assert (tmp_path / "relapse_mrd_neg_funnel.png").read_bytes() == b"mine"
+    assert files["relapse_mrd_neg_forest.pdf"].startswith(b"%PDF")
 
 
-def test_export_analysis_skips_the_funnel_below_three_studies(tmp_path: Path):
-    written = export_analysis(result("os"), tmp_path, ("svg",))
-    assert [p.name for p in written] == ["os_forest.svg"]
+def test_figure_files_skip_the_funnel_below_three_studies():
+    assert list(figure_files(result("os"), FigureSettings(), ("svg",))) == ["os_forest.svg"]
+
+
+def test_save_figure_refuses_to_replace_a_file_unless_asked(tmp_path: Path):
+    target = tmp_path / "forest.png"
+    target.write_bytes(b"mine")
+    with pytest.raises(FileExistsError, match="refusing"):
+        save_figure(forest_plot(result("os")), target, dpi=72)
+    assert target.read_bytes() == b"mine"
+    save_figure(forest_plot(result("os")), target, dpi=72, overwrite=True)
+    assert target.read_bytes().startswith(b"\x89PNG")
 
 
 def test_width_in_mm_sets_the_page_width():

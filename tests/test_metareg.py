@@ -151,9 +151,11 @@ def test_fit_without_mods_is_the_intercept_only_model():
     assert isinstance(plain, FitResult)
     reg = metaall.fit(yi, vi, mods=X[:, 0])
     assert reg.names == ("intrcpt", "mod1")
-    named = metaall.fit(yi, vi, mods={"ablat": X[:, 0]})
+    named = metaall.fit(yi, vi, method="reml", test="hk", mods={"ablat": X[:, 0]})
     assert named.names == ("intrcpt", "ablat")
+    assert (named.method, named.test) == ("REML", "knha")  # names as metaall.methods has them
     assert_close(named.beta, reg.beta, "beta")
+    assert_close(named.tau2, reg.tau2, "tau2")
     # the intercept-only model's tau² is R²'s baseline: R² = 100(τ₀² - τ²)/τ₀²
     assert_close(reg.R2, 100 * (plain.tau2 - reg.tau2) / plain.tau2, "R2")
 
@@ -210,7 +212,8 @@ def _errors():
         (lambda: meta_regression(yi, vi, X[:5]), "one row per study (13)"),
         (lambda: meta_regression(yi, vi, {"a": X[:5, 0]}), "one value per study"),
         (lambda: meta_regression(yi, vi, np.where(X == 13, np.nan, X)), "must be finite"),
-        (lambda: meta_regression(yi, vi, X, method="MH"), "unknown method 'MH'"),
+        (lambda: meta_regression(yi, vi, X, method="XYZ"), "unknown method 'XYZ'"),
+        (lambda: meta_regression(yi, vi, X, method="MH"), "does not pool effect sizes by"),
         (lambda: meta_regression(yi, vi, X, test="t"), "unknown test 't'"),
         (lambda: meta_regression(yi, -vi, X), "vi must be positive"),
         (lambda: batch.predict([10]), "single meta-regression"),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from metaall import methods
 from metaall.data import (
     AnalysisSpec,
     DataError,
@@ -71,9 +72,9 @@ def test_relapse_spec_is_the_primary_analysis() -> None:
         prediction_interval=True,
         path=str(REPO / "analyses" / "relapse.yaml"),
     )
-    populations = {effect.population for effect in DATA.for_spec(spec) if effect.has_counts}
+    populations = {effect.population for effect in spec.select(DATA) if effect.has_counts}
     assert populations == {"mrd_neg", "cr_cri", "cr", "mrd_pos_before_cart"}
-    assert "ChiCTR-ONC-17011948" not in {effect.study for effect in DATA.for_spec(spec)}
+    assert "ChiCTR-ONC-17011948" not in {effect.study for effect in spec.select(DATA)}
 
 
 @pytest.mark.parametrize("name", ["relapse_hr", "os", "lfs"])
@@ -107,7 +108,7 @@ def test_defaults(tmp_path: Path) -> None:
     )
     assert spec.zero_cells == ZeroCells(0.5, "only0", True)
     assert (spec.subgroup_by, dict(spec.include), spec.order) == ("population", {}, "spec")
-    assert spec.prediction_interval is True and spec.random_effects
+    assert spec.prediction_interval is True and methods.method(spec.method).random_effects
 
 
 def test_subgroups_can_be_switched_off(tmp_path: Path) -> None:
@@ -120,14 +121,19 @@ def test_subgroups_can_be_switched_off(tmp_path: Path) -> None:
 CASES = [
     ("methd: REML\n", 4, "methd", f"unknown key; allowed: {KEYS}"),
     (
-        "method: reml\n",
+        "method: remll\n",
         4,
         "method",
-        "'reml' is not one of: REML, FE, MH, Peto, DL, HE, HS, HSk, SJ, ML, EB, PM",
+        "unknown method 'remll'; use one of REML, FE, MH, Peto, DL, HE, HS, HSk, SJ, ML, EB, PM",
     ),
-    ("test: t\n", 4, "test", "'t' is not one of: z, knha"),
-    ("method: Peto\n", 4, "method", "Peto estimates an odds ratio: use measure OR, not RR"),
-    ("method: FE\ntest: knha\n", 5, "test", "knha needs a random-effects method, not FE"),
+    ("test: t\n", 4, "test", "unknown test 't'; use one of z, knha"),
+    ("method: Peto\n", 4, "method", "Peto pools OR only, not risk ratio (RR)"),
+    (
+        "method: FE\ntest: knha\n",
+        5,
+        "test",
+        "Hartung-Knapp needs a random-effects method, not common effect, inverse variance",
+    ),
     ("level: 95\n", 4, "level", "expected a number in (0, 1), got 95"),
     ("level: true\n", 4, "level", "expected a number in (0, 1), got True"),
     (
@@ -204,13 +210,13 @@ def test_spec_error(tmp_path: Path, extra: str, line: int, key: str, message: st
             "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: SMD\n",
             3,
             "measure",
-            "'SMD' is not one of: RR, OR, RD, HR",
+            "unknown measure 'SMD'; use one of RR, OR, RD, HR",
         ),
         (
             "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: HR\nmethod: MH\n",
             4,
             "method",
-            "MH pools counts (RR, OR, RD), not HR",
+            "Mantel-Haenszel pools RR, OR, RD only, not hazard ratio (HR)",
         ),
         (
             "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\n",
@@ -251,7 +257,7 @@ def test_yaml_is_never_evaluated(tmp_path: Path) -> None:
 def test_mh_and_peto_fit_their_measures(tmp_path: Path) -> None:
     mh = load_spec(write(tmp_path, MINIMAL + "method: MH\n", "mh.yaml"), VOCABULARY)
     peto = MINIMAL.replace("RR", "OR") + "method: Peto\n"
-    assert (mh.method, mh.random_effects) == ("MH", False)
+    assert (mh.method, methods.method(mh.method).random_effects) == ("MH", False)
     assert load_spec(write(tmp_path, peto, "peto.yaml"), VOCABULARY).method == "Peto"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from metaall.analysis import AnalysisResult, GroupResult, run_analysis
+from metaall.analysis import run_analysis
 from metaall.cli.common import Project, pass_project
 from metaall.data import (
     EFFECT_COLUMNS,
@@ -22,7 +22,7 @@ from metaall.data import (
 )
 from metaall.data.extractions import EFFECTS_FILE, STUDIES_FILE
 from metaall.data.writing import with_rows, write_atomic
-from metaall.reports.text import fmt_ci
+from metaall.reports.changes import changes, summary
 
 # study metadata options; 'study' and 'source' are shared with the effect row
 STUDY_OPTIONS = {c: c for c in STUDY_COLUMNS if c not in ("study", "source", "note")}
@@ -89,35 +89,12 @@ def _validate_candidate(folder: Path, files: dict[str, bytes]) -> Extractions:
         return load_extractions(scratch)
 
 
-def _summary(result: AnalysisResult, group: GroupResult | None) -> str:
-    if group is None:
-        return "(none)"
-    if group.fit is None:
-        return "no estimate"
-    f = group.fit
-    return f"{fmt_ci(result, f.estimate, f.ci_lb, f.ci_ub)} (k = {f.k})"
-
-
-def _groups(result: AnalysisResult) -> dict[str, GroupResult]:
-    return {"all": result.overall, **{g.name: g for g in result.subgroups}}
-
-
 def _changes(project: Project, before: Extractions, after: Extractions) -> list[str]:
     """'before -> after' of every pooled result the new rows touch."""
-    lines = []
-    for name, spec in load_specs(project.analyses_dir, before.vocabulary).items():
-        old, new = run_analysis(spec, before), run_analysis(spec, after)
-        old_groups = _groups(old)
-        for key, group in _groups(new).items():
-            prev = old_groups.get(key)
-            if prev is not None and len(prev.rows) == len(group.rows):
-                continue
-            lines.append(
-                f"  {name} [{key}]: {spec.measure} {_summary(old, prev)} -> {_summary(new, group)}"
-            )
-        for x in new.excluded[len(old.excluded) :]:
-            lines.append(f"  {name}: {x.study.label} not pooled: {x.reason}")
-    return lines
+    specs = load_specs(project.analyses_dir, before.vocabulary).values()
+    old = summary(run_analysis(spec, before) for spec in specs)
+    new = summary(run_analysis(spec, after) for spec in specs)
+    return [f"  {line}" for line in changes(old, new)]
 
 
 @click.command()

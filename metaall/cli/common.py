@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import click
 
-from metaall.analysis import AnalysisResult
+from metaall import methods
+from metaall.analysis import AnalysisResult, Project, UnknownAnalysis
 from metaall.data import DataError
-from metaall.data.specs import METHODS, ORDERS, ZERO_CELL_TARGETS
-from metaall.project import Project, UnknownAnalysis
+from metaall.data.specs import ORDERS
+from metaall.figures.settings import DPI_RANGE, FONT_SIZES, STYLES, FigureSettings
 from metaall.reports.tables import FORMATS, to_csv, to_json, to_markdown
 
 pass_project = click.make_pass_decorator(Project)
+
+
+class Named(click.ParamType):
+    """A measure, method or CI method, looked up in :mod:`metaall.methods`: any case,
+    or an alias; the value passed on is the canonical name."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = kind
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "[" + "|".join(methods.names(self.kind)) + "]"
+
+    def convert(self, value, param, ctx) -> str:
+        try:
+            return methods.lookup(self.kind, value).name
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _method_help() -> str:
+    common = ", ".join(methods.names("method", methods.COMMON))
+    random = ", ".join(methods.names("method", methods.RANDOM))
+    return f"{common} (common effect) or a tau² estimator: {random}."
 
 
 subgroup_option = click.option(
@@ -39,63 +64,103 @@ def format_option(command):
     )(command)
 
 
-def model_options(command):
-    """Options that override an analysis spec's model settings."""
-    options = [
-        click.option(
-            "--measure",
-            type=click.Choice(["RR", "OR", "RD", "HR"], case_sensitive=False),
-            help="Effect measure (RR, OR, RD from counts; HR from hazard ratios).",
-        ),
-        click.option(
-            "--method",
-            type=click.Choice(METHODS, case_sensitive=False),
-            help="FE, MH, Peto (common effect) or a tau² estimator: REML, ML, DL, HE, HS, "
-            "HSk, SJ, EB, PM.",
-        ),
-        click.option(
-            "--ci",
-            "ci",
-            type=click.Choice(["z", "hk"]),
-            help="CI for the pooled effect: z (Wald) or hk (Hartung-Knapp).",
-        ),
-        click.option(
-            "--level",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
-            help="Confidence level, e.g. 0.95.",
-        ),
-        click.option("--add", type=click.FloatRange(0), help="Continuity correction per cell."),
-        click.option(
-            "--to",
-            type=click.Choice(ZERO_CELL_TARGETS),
-            help="Which tables get the correction: only0, all, if0all, none.",
-        ),
-        click.option(
-            "--drop00/--keep00",
-            default=None,
-            help="Treat tables with no events in either arm as not estimable (drop00).",
-        ),
-    ]
+def stack_options(command, options: list):
+    """``command`` decorated with ``options`` (the first listed is the first in --help)."""
     for option in reversed(options):
         command = option(command)
     return command
 
 
+def model_options(command):
+    """Options that override an analysis spec's model settings."""
+    measures = ", ".join(f"{m.name} ({m.label})" for m in methods.MEASURES.values())
+    return stack_options(
+        command,
+        [
+            click.option("--measure", type=Named("measure"), help=f"Effect measure: {measures}."),
+            click.option("--method", type=Named("method"), help=_method_help()),
+            click.option(
+                "--ci",
+                "test",
+                type=Named("test"),
+                help="CI for the pooled effect: z (Wald) or knha (alias hk: Hartung-Knapp).",
+            ),
+            click.option(
+                "--level",
+                type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                help="Confidence level, e.g. 0.95.",
+            ),
+            click.option("--add", type=click.FloatRange(0), help="Continuity correction per cell."),
+            click.option(
+                "--to",
+                type=click.Choice(methods.ZERO_CELL_TARGETS),
+                help="Which tables get the correction: only0, all, if0all, none.",
+            ),
+            click.option(
+                "--drop00/--keep00",
+                default=None,
+                help="Treat tables with no events in either arm as not estimable (drop00).",
+            ),
+        ],
+    )
+
+
+MODEL_OPTIONS = ("measure", "method", "test", "level", "add", "to", "drop00", "order")
+
+
 def overrides(options: dict) -> dict:
     """Keyword arguments for :func:`metaall.analysis.with_options` from CLI options."""
-    method = options.get("method")
-    if method:
-        method = next(m for m in METHODS if m.lower() == method.lower())
-    return dict(
-        measure=(options.get("measure") or "").upper() or None,
-        method=method,
-        test={"z": "z", "hk": "knha"}.get(options.get("ci") or ""),
-        level=options.get("level"),
-        add=options.get("add"),
-        to=options.get("to"),
-        drop00=options.get("drop00"),
-        order=options.get("order"),
-    )
+    return {name: options.get(name) for name in MODEL_OPTIONS}
+
+
+def figure_options(default_width: str | None, width_help: str = ""):
+    """Style, width, font, font size and dpi of figures, passed on as one
+    :class:`FigureSettings` argument ``settings`` (``default_width`` None: each plot's
+    own default, which ``width_help`` states)."""
+
+    def decorate(command):
+        return stack_options(
+            command,
+            [
+                click.option(
+                    "--style",
+                    type=click.Choice(tuple(STYLES)),
+                    default="revman",
+                    show_default=True,
+                    help="Journal conventions: column set, wording, number format.",
+                ),
+                click.option(
+                    "--width",
+                    default=default_width,
+                    show_default=default_width is not None,
+                    help=f"single (85 mm), double (175 mm) or a width in mm{width_help}.",
+                ),
+                click.option("--font", default="DejaVu Sans", show_default=True, help="Font."),
+                click.option(
+                    "--font-size",
+                    type=click.FloatRange(*FONT_SIZES),
+                    default=7.0,
+                    show_default=True,
+                    help="Text size in points.",
+                ),
+                click.option(
+                    "--dpi",
+                    type=click.IntRange(*DPI_RANGE),
+                    default=300,
+                    show_default=True,
+                    help="Resolution of PNG and TIFF files.",
+                ),
+            ],
+        )
+
+    return decorate
+
+
+def settings_from(options: dict) -> FigureSettings:
+    """The :class:`FigureSettings` of a command's figure options (removed from
+    ``options``); a bad width is a usage error."""
+    look = {key: options.pop(key) for key in ("style", "width", "font", "font_size", "dpi")}
+    return usage_errors(lambda: FigureSettings(**look))
 
 
 def emit_rows(rows: list[dict], fmt: str) -> bool:

@@ -1,10 +1,11 @@
-"""``metaall bias`` and ``metaall sensitivity``: small-study effects and robustness."""
+"""``metaall bias`` and ``metaall sensitivity``: small-study effects and"""
 
 from __future__ import annotations
 
 import click
 
-from metaall import checks
+from metaall.analysis.bias import small_study_tests
+from metaall.analysis.sensitivity import cumulative, influence_of, leave_one_out
 from metaall.cli.common import (
     Project,
     analyse,
@@ -36,14 +37,14 @@ def bias(project: Project, analysis: str, subgroup, fmt: str, **options) -> None
     """
     result = analyse(project, analysis, subgroup, options)
     try:
-        report = checks.small_study_tests(result)
+        report = small_study_tests(result)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     rows = rep.bias_rows(report)
     if fmt == "json":
         document = {
             "analysis": result.spec.name,
-            "subgroup": result.subgroup,
+            "subgroup": result.restricted_to,
             "k": report.k,
             "tests": rows,
             "trimfill": rep.trimfill_record(report),
@@ -82,14 +83,14 @@ def sensitivity(project: Project, analysis: str, subgroup, kind, by: str, fmt: s
     result = analyse(project, analysis, subgroup, options)
     try:
         if kind == "influence":
-            rows, inf = checks.influence_of(result)
+            rows, inf = influence_of(result)
             records, text = rep.influence_rows(rows, inf), rep.influence_text
         else:
             label = "omitted" if kind == "leave-one-out" else "added"
             if kind == "leave-one-out":
-                rows, refits = checks.leave_one_out(result)
+                rows, refits = leave_one_out(result)
             else:
-                rows, refits = checks.cumulative(result, by)
+                rows, refits = cumulative(result, by)
             records = rep.refit_rows(result, rows, refits, label)
 
             def text(records: list[dict]) -> str:

@@ -10,67 +10,37 @@ from pathlib import Path
 import click
 
 from metaall.analysis import AnalysisResult, available_subgroups, run_analysis
-from metaall.cli.common import Project, pass_project, usage_errors
-from metaall.cli.figures import FIGURE_FORMATS, STYLES
-from metaall.reports.outputs import summary, table_files, write_outputs
+from metaall.cli.common import (
+    Project,
+    figure_options,
+    pass_project,
+    settings_from,
+    stack_options,
+    usage_errors,
+)
+from metaall.figures.settings import FORMATS, FigureSettings
+from metaall.reports.changes import summary
+from metaall.reports.outputs import table_files, write_outputs
 
 
 def _formats(value: str) -> tuple[str, ...]:
     formats = tuple(f.strip().lower().lstrip(".") for f in value.split(",") if f.strip())
-    unknown = [f for f in formats if f not in FIGURE_FORMATS]
+    unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise click.BadParameter(
-            f"unknown format {', '.join(unknown) or '(none)'}; use {', '.join(FIGURE_FORMATS)}",
+            f"unknown format {', '.join(unknown) or '(none)'}; use {', '.join(FORMATS)}",
             param_hint="--formats",
         )
     return formats
-
-
-def output_options(default_figures: bool):
-    """Options shared by ``run`` and ``export``."""
-
-    def decorate(command):
-        options = [
-            click.option(
-                "--out",
-                type=click.Path(file_okay=False, path_type=Path),
-                default=Path("output"),
-                show_default=True,
-                help="Folder for the tables and figures.",
-            ),
-            click.option(
-                "--figures/--no-figures",
-                default=default_figures,
-                show_default=True,
-                help="Draw the forest plot (and the funnel plot when k ≥ 3) of each result.",
-            ),
-            click.option(
-                "--formats",
-                default="pdf,png",
-                show_default=True,
-                help="Figure formats, comma-separated: pdf, svg, png, tiff, eps.",
-            ),
-            click.option("--style", type=click.Choice(STYLES), default="revman", show_default=True),
-            click.option("--dpi", type=click.IntRange(72, 2400), default=300, show_default=True),
-            click.option("--font", default="DejaVu Sans", show_default=True, help="Font family."),
-            click.option(
-                "--force", is_flag=True, help="Overwrite files in --out that metaall did not write."
-            ),
-        ]
-        for option in reversed(options):
-            command = option(command)
-        return pass_project(command)
-
-    return decorate
 
 
 def _figures_of(job: tuple) -> dict[str, bytes]:
     """Figures of one analysis result (run in a worker process)."""
     from metaall.figures.export import figure_files  # matplotlib: only when drawing
 
-    root, name, subgroup, settings = job
+    root, name, subgroup, settings, formats = job
     result = Project(Path(root)).analysis(name, subgroup)
-    return figure_files(result, **settings, funnel=subgroup is None)
+    return figure_files(result, settings, formats, funnel=subgroup is None)
 
 
 def _draw_all(jobs: list[tuple]) -> dict[str, bytes]:
@@ -88,7 +58,9 @@ def _draw_all(jobs: list[tuple]) -> dict[str, bytes]:
     return files
 
 
-def write_everything(project: Project, out: Path, figures: dict | None, force: bool) -> None:
+def write_everything(
+    project: Project, out: Path, figures: tuple[FigureSettings, tuple] | None, force: bool
+) -> None:
     """Run every analysis, overall and per subgroup; write reports (and figures)."""
     data, specs = project.load()
     files: dict[str, bytes] = {}
@@ -105,7 +77,7 @@ def write_everything(project: Project, out: Path, figures: dict | None, force: b
                 continue
             files |= table_files(result)
             if figures is not None:
-                jobs.append((str(project.root), spec.name, subgroup, figures))
+                jobs.append((str(project.root), spec.name, subgroup, *figures))
     if jobs:
         files |= usage_errors(lambda: _draw_all(jobs))
     folder = out if out.is_absolute() else project.root / out
@@ -124,11 +96,37 @@ def write_everything(project: Project, out: Path, figures: dict | None, force: b
 def _command(name: str, help_text: str) -> click.Command:
     """``run`` and ``export`` do the same job; each gets its own name and help."""
 
-    def command(project: Project, out: Path, figures: bool, formats, style, dpi, font, force):
-        settings = {"formats": _formats(formats), "style": style, "dpi": dpi, "font": font}
-        write_everything(project, out, settings if figures else None, force)
+    def command(project: Project, out: Path, figures: bool, formats, force, **options):
+        look = settings_from(options)
+        write_everything(project, out, (look, _formats(formats)) if figures else None, force)
 
-    return click.command(name, help=help_text)(output_options(default_figures=True)(command))
+    options = [
+        click.option(
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("output"),
+            show_default=True,
+            help="Folder for the tables and figures.",
+        ),
+        click.option(
+            "--figures/--no-figures",
+            default=True,
+            show_default=True,
+            help="Draw the forest plot (and the funnel plot when k ≥ 3) of each result.",
+        ),
+        click.option(
+            "--formats",
+            default="pdf,png",
+            show_default=True,
+            help="Figure formats, comma-separated: pdf, svg, png, tiff, eps.",
+        ),
+        figure_options(None, " (default: double for forest, single for funnel plots)"),
+        click.option(
+            "--force", is_flag=True, help="Overwrite files in --out that metaall did not write."
+        ),
+        pass_project,
+    ]
+    return click.command(name, help=help_text)(stack_options(command, options))
 
 
 run = _command(

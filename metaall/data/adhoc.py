@@ -12,23 +12,22 @@ from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
 
+from metaall import methods
 from metaall.data.csvfile import read_csv
 from metaall.data.errors import DataError
-from metaall.data.extractions import (
+from metaall.data.model import (
     COUNT_FIELDS,
     DEFAULT_CI_LEVEL,
+    HR_FIELDS,
     Effect,
     Extractions,
     Study,
     Vocabulary,
-    _check_counts,
-    _check_hr,
-    _check_ranges,
-    _Row,
 )
-from metaall.data.specs import MEASURES, AnalysisSpec
+from metaall.data.rows import RowReader, check_numbers
+from metaall.data.specs import AnalysisSpec
 
-HR_FIELDS = ("hr", "hr_lower", "hr_upper", "p_value", "ci_level")
+DEFAULT_MEASURES = {methods.COUNTS: "RR", methods.HAZARD_RATIOS: "HR"}
 OPTIONAL = ("label", "year", "group", *COUNT_FIELDS, *HR_FIELDS)
 ADHOC = "adhoc"
 
@@ -36,16 +35,16 @@ ADHOC = "adhoc"
 def _kind(path: str, records) -> str:
     has = {
         kind: any(r.cells[name] for r in records for name in names)
-        for kind, names in (("counts", COUNT_FIELDS), ("hr", HR_FIELDS))
+        for kind, names in ((methods.COUNTS, COUNT_FIELDS), (methods.HAZARD_RATIOS, HR_FIELDS))
     }
-    if has["counts"] and has["hr"]:
+    if all(has.values()):
         raise DataError(path, 1, "header", "mixes 2×2 counts and hazard ratios; use one kind")
     if not records:
         raise DataError(path, 2, "study", "no data rows")
     if not any(has.values()):
         wanted = "events_t,n_t,events_c,n_c or hr,hr_lower,hr_upper"
         raise DataError(path, 1, "header", f"needs {wanted}")
-    return "counts" if has["counts"] else "hr"
+    return methods.COUNTS if has[methods.COUNTS] else methods.HAZARD_RATIOS
 
 
 def load_adhoc(
@@ -59,13 +58,13 @@ def load_adhoc(
     where = str(path)
     records = read_csv(path, ("study",), OPTIONAL)
     kind = _kind(where, records)
-    if measure is not None and MEASURES.get(measure) != kind:
+    if measure is not None and methods.measure(measure).data != kind:
         raise ValueError(f"measure {measure} does not fit {Path(where).name}, which holds {kind}")
     errors: list[DataError] = []
     studies: dict[str, Study] = {}
     effects: list[Effect] = []
     for record in records:
-        row = _Row(where, record, errors)
+        row = RowReader(where, record, errors)
         sid = row.text("study", required=True)
         if sid in studies:
             row.fail("study", f"duplicate study '{sid}'; first at row {studies[sid].line}")
@@ -90,9 +89,7 @@ def load_adhoc(
             path=where,
             line=record.line,
         )
-        _check_counts(row, effect)
-        _check_hr(row, effect)
-        _check_ranges(row, effect)
+        check_numbers(row, effect)
         effects.append(effect)
         if errors:
             raise errors[0]
@@ -104,7 +101,7 @@ def load_adhoc(
         title=f"Ad-hoc data: {Path(where).name}",
         comparison=ADHOC,
         outcome=ADHOC,
-        measure=measure or ("RR" if kind == "counts" else "HR"),
+        measure=measure or DEFAULT_MEASURES[kind],
         subgroup_by="population" if grouped else None,
         path=where,
     )

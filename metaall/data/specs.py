@@ -19,14 +19,11 @@ from types import MappingProxyType
 
 import yaml
 
+from metaall import methods
 from metaall.data.errors import DataError
-from metaall.data.extractions import Extractions, Vocabulary
+from metaall.data.model import Effect, Extractions, Vocabulary
+from metaall.methods import DEFAULT_METHOD, DEFAULT_TEST, ZERO_CELL_TARGETS
 
-MEASURES = {"RR": "counts", "OR": "counts", "RD": "counts", "HR": "hr"}
-METHODS = ("REML", "FE", "MH", "Peto", "DL", "HE", "HS", "HSk", "SJ", "ML", "EB", "PM")
-COMMON_EFFECT_METHODS = ("FE", "MH", "Peto")
-TESTS = ("z", "knha")
-ZERO_CELL_TARGETS = ("only0", "all", "if0all", "none")
 ORDERS = ("spec", "year", "weight", "effect")
 SELECTABLE_FIELDS = ("study", "population", "design", "disease", "country")
 """Fields ``include`` may filter on and ``subgroup_by`` may group by (except study)."""
@@ -70,8 +67,8 @@ class AnalysisSpec:
     outcome: str
     measure: str
     title: str = ""
-    method: str = "REML"
-    test: str = "z"
+    method: str = DEFAULT_METHOD
+    test: str = DEFAULT_TEST
     level: float = 0.95
     zero_cells: ZeroCells = ZeroCells()
     subgroup_by: str | None = "population"
@@ -84,12 +81,18 @@ class AnalysisSpec:
 
     @property
     def data_kind(self) -> str:
-        """``"counts"`` for RR/OR/RD, ``"hr"`` for HR: the Effect.kind the spec pools."""
-        return MEASURES[self.measure]
+        """The kind of evidence (Effect.kind) the spec's measure is computed from."""
+        return methods.measure(self.measure).data
 
     @property
-    def random_effects(self) -> bool:
-        return self.method not in COMMON_EFFECT_METHODS
+    def counts(self) -> bool:
+        """True when the spec pools 2×2 counts (rows show events/total per arm)."""
+        return self.data_kind == methods.COUNTS
+
+    def select(self, data: Extractions) -> tuple[Effect, ...]:
+        """The effects this spec names (its comparison, outcome and include), in file
+        order; both kinds of evidence (the analysis decides which it can use)."""
+        return data.select(self.comparison, self.outcome, self.include)
 
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: faster
@@ -130,6 +133,13 @@ class _Spec:
     def error(self, key: str, message: str) -> DataError:
         parent = key.rsplit(".", 1)[0]
         return DataError(self.path, self.lines.get(key, self.lines.get(parent, 0)), key, message)
+
+    def named(self, key: str, value: object, kind: str) -> str:
+        """The canonical name of a measure, method or test (see metaall.methods)."""
+        try:
+            return methods.lookup(kind, value).name
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
 
     def choice(self, key: str, value: object, allowed: tuple[str, ...]) -> str:
         if value not in allowed:
@@ -198,15 +208,6 @@ def _include(spec: _Spec, value: object, vocabulary: Vocabulary) -> dict[str, tu
     return include
 
 
-def _check_fit(spec: _Spec, measure: str, method: str, test: str) -> None:
-    if method == "MH" and measure not in ("RR", "OR", "RD"):
-        raise spec.error("method", f"MH pools counts (RR, OR, RD), not {measure}")
-    if method == "Peto" and measure != "OR":
-        raise spec.error("method", f"Peto estimates an odds ratio: use measure OR, not {measure}")
-    if test == "knha" and method in COMMON_EFFECT_METHODS:
-        raise spec.error("test", f"knha needs a random-effects method, not {method}")
-
-
 def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
     spec = _Spec(path)
     data = spec.data
@@ -217,10 +218,13 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
         if key not in data:
             raise DataError(spec.path, 0, key, "required key missing")
     default = AnalysisSpec(name=path.stem, comparison="", outcome="", measure="")
-    measure = spec.choice("measure", data["measure"], tuple(MEASURES))
-    method = spec.choice("method", data.get("method", default.method), METHODS)
-    test = spec.choice("test", data.get("test", default.test), TESTS)
-    _check_fit(spec, measure, method, test)
+    measure = spec.named("measure", data["measure"], "measure")
+    method = spec.named("method", data.get("method", default.method), "method")
+    test = spec.named("test", data.get("test", default.test), "test")
+    try:
+        methods.check_combination(measure, method, test)
+    except methods.Unfit as exc:
+        raise spec.error(exc.key, str(exc)) from None
     subgroup_by = data.get("subgroup_by", default.subgroup_by)
     if subgroup_by is not None:
         subgroup_by = spec.choice("subgroup_by", subgroup_by, SELECTABLE_FIELDS[1:])
@@ -288,8 +292,7 @@ def check_specs_against(
         for sid in spec.include.get("study", ()):
             if sid not in extractions.studies:
                 errors.append(DataError(spec.path, 0, "include.study", f"unknown study '{sid}'"))
-        chosen = extractions.for_spec(spec)
-        usable = [e for e in chosen if (e.has_counts if spec.data_kind == "counts" else e.has_hr)]
+        usable = [e for e in spec.select(extractions) if e.has_data_for(spec.data_kind)]
         if not usable:
             errors.append(
                 DataError(

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metaall import distributions as dist
+from metaall import methods
 from metaall.effects import effect_sizes, peto_terms
 from metaall.models.fit import FitResult, check_level, fit
 from metaall.models.metareg import meta_regression
@@ -341,8 +342,7 @@ def trim_and_fill(
     Standard error of k0 (Duval & Tweedie 2000, Biometrics 56:455, eq. for Var(Sᵣ)):
     L0: 4√Var(Sᵣ)/(2k-1); R0: √(2k0 + 2). Needs k ≥ 3 studies.
     """
-    if method not in ("FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM"):
-        raise ValueError(f"unknown method {method!r}")
+    method = methods.inverse_variance(method).name
     if estimator not in ESTIMATORS:
         raise ValueError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
     if side not in (None, "left", "right"):

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metaall import distributions as dist
-from metaall.models.fit import FitResult
+from metaall import methods
 from metaall.models.result import PooledResult
 
 _TINY_RESIDUAL = 100 * np.finfo(float).eps  # metafor zeroes smaller residuals
@@ -72,8 +72,8 @@ class BaujatData:
     studies: tuple[str, ...] | None = None
 
 
-def _single(fit: FitResult, what: str) -> int:
-    if not isinstance(fit, FitResult):
+def _single(fit: PooledResult, what: str) -> int:
+    if not isinstance(fit, PooledResult) or methods.method(fit.method).tables:
         raise TypeError(
             f"{what} needs an inverse-variance fit from metaall.fit(), got {type(fit).__name__}"
         )
@@ -84,7 +84,7 @@ def _single(fit: FitResult, what: str) -> int:
     return int(fit.k)
 
 
-def influence(fit: FitResult) -> InfluenceResult:
+def influence(fit: PooledResult) -> InfluenceResult:
     """Leave-one-out influence diagnostics of a single meta-analysis (see module doc)."""
     k = _single(fit, "influence diagnostics")
     y, v = np.asarray(fit.yi), np.asarray(fit.vi)
@@ -133,7 +133,7 @@ def influence(fit: FitResult) -> InfluenceResult:
     )
 
 
-def baujat(fit: FitResult) -> BaujatData:
+def baujat(fit: PooledResult) -> BaujatData:
     """Baujat plot coordinates of a single meta-analysis (see module doc)."""
     _single(fit, "the Baujat plot")
     y, v = np.asarray(fit.yi), np.asarray(fit.vi)

@@ -20,6 +20,7 @@ from metaall.figures.fonts import font, line_metrics, text_width, wrap
 from metaall.figures.page import PT_PER_MM, new_figure
 from metaall.figures.panel import LINE, LINE_WIDTH, MARGIN, TICK
 from metaall.figures.scale import Scale, tick_label
+from metaall.figures.settings import FigureSettings
 
 PAD = 0.35  # between a tick and its label (em)
 
@@ -29,16 +30,16 @@ class Chart:
 
     def __init__(
         self,
-        width_mm: float,
-        font_family: str,
-        font_size: float,
+        settings: FigureSettings,
         x: Scale,
         y: Scale,
         labels: tuple[str, str],
         aspect: float = 0.8,
+        default_width: str = "single",
     ) -> None:
-        self.em = font_size
-        self.prop = font(font_family, font_size)
+        width_mm = settings.width_mm(default_width)
+        self.em = settings.font_size
+        self.prop = font(settings.font, settings.font_size)
         self.width = width_mm * PT_PER_MM
         self.x, self.y = x, y
         em = self.em

@@ -12,7 +12,8 @@
   fixed), a fixed ``svg.hashsalt``, PNG ``Software`` naming metaall, and the figure is
   rendered to memory, so neither the time nor the file's name or folder enters it.
 * Files are written atomically (a temporary file in the target folder, then
-  ``os.replace``) and an existing file is never replaced unless ``overwrite=True``.
+  ``os.replace``) and an existing file is never replaced unless ``overwrite=True``
+  (:func:`metaall.data.writing.write_atomic`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import base64
 import functools
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -37,9 +38,9 @@ from metaall.data.writing import write_atomic
 from metaall.figures.fonts import font_file
 from metaall.figures.forest import forest_plot
 from metaall.figures.funnel import funnel_plot
-from metaall.figures.page import DEFAULT_FONT, DEFAULT_FONT_SIZE, drawing
+from metaall.figures.page import drawing
+from metaall.figures.settings import FORMATS, FigureSettings, format_of
 
-FORMATS = {"pdf": "pdf", "svg": "svg", "png": "png", "tif": "tiff", "tiff": "tiff", "eps": "eps"}
 CREATOR = f"metaall {__version__} (matplotlib {matplotlib.__version__})"
 METADATA = {
     "pdf": {"Creator": CREATOR, "CreationDate": None},
@@ -49,16 +50,6 @@ METADATA = {
     "eps": {"Creator": CREATOR},
 }
 EPS_DATE = b"%%CreationDate: Thu Jan  1 00:00:00 1970"  # the epoch, as SOURCE_DATE_EPOCH=0
-
-
-def format_of(path: str | Path) -> str:
-    """The matplotlib format for a file name's extension (ValueError if unsupported)."""
-    ext = Path(path).suffix.lower().lstrip(".")
-    if ext not in FORMATS:
-        raise ValueError(
-            f"cannot tell the format of {str(path)!r}; use one of: .{', .'.join(FORMATS)}"
-        )
-    return FORMATS[ext]
 
 
 def _texts(fig: Figure) -> list[Text]:
@@ -137,70 +128,27 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 300, overwrite: boo
     """Write ``fig`` to ``path`` in the format of its extension; refuses to replace an
     existing file (FileExistsError) unless ``overwrite``."""
     target = Path(path)
-    fmt = format_of(target)
-    _refuse_existing([target], overwrite)
-    return write_atomic(target, figure_bytes(fig, fmt, dpi), overwrite=overwrite)
+    return write_atomic(target, figure_bytes(fig, format_of(target), dpi), overwrite=overwrite)
 
 
 def figure_files(
     result: AnalysisResult,
+    settings: FigureSettings,
     formats: Sequence[str] = ("pdf", "png", "svg"),
-    *,
-    style: str = "revman",
-    width: str | float | None = None,
-    font: str = DEFAULT_FONT,
-    font_size: float = DEFAULT_FONT_SIZE,
-    dpi: int = 300,
     funnel: bool = True,
 ) -> dict[str, bytes]:
     """The figures of one analysis result, file name -> bytes, in each of ``formats``:
     ``<analysis>[_<subgroup>]_forest.<ext>`` and, when ``funnel`` and k ≥ 3,
-    ``..._funnel.<ext>``. ``width`` defaults to two columns for the forest plot and one
-    for the funnel plot."""
+    ``..._funnel.<ext>`` (each plot at its own default width unless ``settings`` set
+    one)."""
     for fmt in formats:
         format_of(f"figure.{fmt}")
-    stem = result.spec.name + (f"_{result.subgroup}" if result.subgroup else "")
-    options = {"style": style, "font": font, "font_size": font_size}
-    figures = {"forest": forest_plot(result, width=width or "double", **options)}
+    figures = {"forest": forest_plot(result, settings)}
     fit = result.overall.fit
     if funnel and fit is not None and fit.k >= 3:
-        figures["funnel"] = funnel_plot(result, width=width or "single", **options)
+        figures["funnel"] = funnel_plot(result, settings=settings)
     return {
-        f"{stem}_{kind}.{fmt}": figure_bytes(fig, FORMATS[fmt], dpi)
+        f"{result.stem}_{kind}.{fmt}": figure_bytes(fig, FORMATS[fmt], settings.dpi)
         for kind, fig in figures.items()
         for fmt in formats
     }
-
-
-def write_files(
-    folder: str | Path, files: Mapping[str, bytes], overwrite: bool = False
-) -> list[Path]:
-    """Write ``files`` (name -> bytes) into ``folder``, each atomically; nothing is
-    written when one of them exists and not ``overwrite`` (FileExistsError)."""
-    targets = [Path(folder) / name for name in files]
-    _refuse_existing(targets, overwrite)
-    return [
-        write_atomic(path, data, overwrite)
-        for path, data in zip(targets, files.values(), strict=True)
-    ]
-
-
-def export_analysis(
-    result: AnalysisResult,
-    out_dir: str | Path,
-    formats: Sequence[str] = ("pdf", "png", "svg"),
-    *,
-    overwrite: bool = False,
-    **options,
-) -> list[Path]:
-    """Write the figures of one analysis result (:func:`figure_files`; ``options``:
-    style, width, font, font_size, dpi) to ``out_dir``; the paths written."""
-    return write_files(out_dir, figure_files(result, formats, **options), overwrite)
-
-
-def _refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
-    if overwrite:
-        return
-    clash = next((p for p in paths if p.exists()), None)
-    if clash is not None:
-        raise FileExistsError(f"{clash} exists; refusing to overwrite it (--overwrite replaces it)")

@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 
 from metaall import distributions as dist
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
-from metaall.figures.page import DEFAULT_FONT, DEFAULT_FONT_SIZE, width_mm
 from metaall.figures.panel import Column, Mark, Panel, Row, draw_panel
 from metaall.figures.scale import symmetric_scale
+from metaall.figures.settings import FigureSettings, figure_settings
 from metaall.figures.style import Style, get_style, num
 
 NOTE_MARKS = "*†‡§¶"
@@ -28,7 +28,7 @@ ARMS = ("t", "c")
 def _columns(result: AnalysisResult, style: Style) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
     spec = result.spec
     data: list[Column] = []
-    if spec.measure == "HR":
+    if not spec.counts:
         if style.split_counts:  # RevMan's generic inverse-variance columns
             data = [Column("log", "log[Hazard Ratio]"), Column("se", "SE")]
     else:
@@ -69,7 +69,7 @@ class _Builder:
     def __init__(self, result: AnalysisResult, style: Style):
         self.result = result
         self.style = style
-        self.counts = result.spec.measure != "HR"
+        self.counts = result.spec.counts
         self.z = float(dist.norm_quantile(0.5 + result.spec.level / 2))
         estimable = [r.weight for r in result.overall.rows if r.estimable]
         self.max_weight = max(estimable, default=0.0) or 1.0
@@ -143,12 +143,13 @@ class _Builder:
 
     def rows(self) -> list[Row]:
         result = self.result
-        if not result.subgroups:
-            heading = [self.heading(result.subgroup, True)] if result.subgroup else []
+        if not result.groups:
+            tag = result.restricted_to
+            heading = [self.heading(tag, True)] if tag else []
             studies = [self.study(r) for r in result.overall.rows]
             return [*heading, *studies, *self.pooled(result.overall, True)]
         rows: list[Row] = []
-        for i, group in enumerate(result.subgroups):
+        for i, group in enumerate(result.groups):
             rows.append(self.heading(group.name, i == 0))
             rows += [self.study(r) for r in group.rows]
             rows += self.pooled(group, total=False)
@@ -208,20 +209,16 @@ def forest_panel(result: AnalysisResult, style: str = "revman") -> Panel:
 
 
 def forest_plot(
-    result: AnalysisResult,
-    *,
-    style: str = "revman",
-    width: str | float = "double",
-    font: str = DEFAULT_FONT,
-    font_size: float = DEFAULT_FONT_SIZE,
+    result: AnalysisResult, settings: FigureSettings | None = None, **options
 ) -> Figure:
     """Forest plot of ``result`` (from :func:`metaall.analysis.run_analysis`).
 
-    ``style``: ``revman``, ``jama`` or ``bmj`` (see :mod:`metaall.figures.style`);
-    ``width``: ``single`` (85 mm), ``double`` (175 mm) or mm; the height follows from the
+    ``settings`` (or keyword ``options`` of :class:`FigureSettings`): ``style``
+    ``revman``, ``jama`` or ``bmj`` (see :mod:`metaall.figures.style`); ``width``
+    ``single`` (85 mm), ``double`` (175 mm, the default) or mm; the height follows from the
     rows. Subgroups are headed by their vocabulary descriptions (``result.descriptions``,
     else the tag). Studies appear in the order of the result (the spec's ``order``:
     spec, year, weight or effect). ``ValueError`` when the columns cannot fit the width.
     """
-    panel = forest_panel(result, style)
-    return draw_panel(panel, width_mm(width), font, font_size)
+    look = figure_settings(settings, **options)
+    return draw_panel(forest_panel(result, look.style), look, "double")

@@ -13,7 +13,7 @@ and Egger's regression line.
 * ``egger``: the fitted line of Egger's regression, effect = b₀ + b₁·SE (Egger et al.
   1997, BMJ 315:629).
 
-Both come from :func:`metaall.checks.small_study_tests`, the results ``metaall bias``
+Both come from :func:`metaall.analysis.bias.small_study_tests`, the results ``metaall bias``
 reports.
 """
 
@@ -24,14 +24,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
-from metaall import checks
 from metaall import distributions as dist
 from metaall.analysis import AnalysisResult
+from metaall.analysis.bias import estimable_rows, small_study_tests
 from metaall.figures.chart import Chart
-from metaall.figures.page import DEFAULT_FONT, DEFAULT_FONT_SIZE, width_mm
 from metaall.figures.panel import INK, LINE_WIDTH
 from metaall.figures.scale import Scale, covering_scale
-from metaall.figures.style import get_style, num
+from metaall.figures.settings import FigureSettings, figure_settings
+from metaall.figures.style import num
 
 CONTOURS = ((0.10, "0.93"), (0.05, "0.85"), (0.01, "0.75"))  # two-sided P, shade
 DASHED = (0, (4, 2))
@@ -96,19 +96,20 @@ def funnel_plot(
     contours: bool = False,
     trimfill: bool = False,
     egger: bool = False,
-    style: str = "revman",
-    width: str | float = "single",
-    font: str = DEFAULT_FONT,
-    font_size: float = DEFAULT_FONT_SIZE,
+    settings: FigureSettings | None = None,
+    **options,
 ) -> Figure:
     """Funnel plot of the studies pooled in ``result`` (all of them, or the subgroup the
-    result is restricted to). Trim-and-fill and Egger's test need k ≥ 3 studies."""
+    result is restricted to). Trim-and-fill and Egger's test need k ≥ 3 studies.
+    ``settings`` or ``options`` as for :func:`~metaall.figures.forest.forest_plot`
+    (default width: one column)."""
+    look = figure_settings(settings, **options)
     fit = result.overall.fit
     if fit is None:
         raise ValueError(f"analysis '{result.spec.name}' has no estimable study")
-    chosen = get_style(style)
+    chosen = look.journal
     spec = result.spec
-    rows = checks.pooled_rows(result)
+    rows = estimable_rows(result)
     yi, se = np.array([r.yi for r in rows]), np.sqrt([r.vi for r in rows])
     display = np.exp if result.ratio else (lambda value: value)
     z = float(dist.norm_quantile(0.5 + spec.level / 2))
@@ -117,7 +118,7 @@ def funnel_plot(
 
     filled = line = None
     if trimfill or egger:  # the tests metaall bias reports
-        report = checks.small_study_tests(result)
+        report = small_study_tests(result)
         if report.trimfill is None:
             raise ValueError(
                 f"trim-and-fill and Egger's test need at least 3 studies, not {len(rows)}"
@@ -137,7 +138,7 @@ def funnel_plot(
     ]
     x = covering_scale(display(np.asarray(xs)), result.ratio)
     name = chosen.measure_name(spec.measure)
-    chart = Chart(width_mm(width), font, font_size, x, y, (name, "Standard error"), aspect=0.85)
+    chart = Chart(look, x, y, (name, "Standard error"), aspect=0.85)
     ax = chart.ax
     legend = _contours(ax, x, ymax, display) if contours else []
 

@@ -1,11 +1,5 @@
-"""Page geometry and drawing settings shared by every figure.
-
-Journal column widths: one column ≈ 85 mm and two columns ≈ 175 mm sit within the
-sizes journals print at (most use 80-90 mm and 170-190 mm; Elsevier's artwork guide:
-90 and 190 mm, i.e. 1063 and 2244 pixels at 300 dpi). Text is 7 pt by default (journals
-ask for about 6-8 pt at final size) in DejaVu Sans, the font bundled with matplotlib, so
-a figure looks the same on every machine.
-"""
+"""matplotlib settings and a blank figure, shared by every plot (sizes and fonts:
+:mod:`metaall.figures.settings`)."""
 
 from __future__ import annotations
 
@@ -17,9 +11,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 PT_PER_MM = 72 / 25.4
-WIDTHS_MM = {"single": 85.0, "double": 175.0}
-DEFAULT_FONT = "DejaVu Sans"
-DEFAULT_FONT_SIZE = 7.0
 
 # Unhinted glyph metrics: raster (PNG/TIFF) text then has the same width as in PDF/SVG
 # and as measured for the layout, at any dpi.
@@ -32,24 +23,6 @@ RC = {
     "svg.hashsalt": "metaall",
     "path.simplify": False,
 }
-
-
-def width_mm(width: str | float) -> float:
-    """A width in mm from a preset (``single``, ``double``) or a number of mm."""
-    if isinstance(width, str):
-        key = width.strip().lower()
-        if key in WIDTHS_MM:
-            return WIDTHS_MM[key]
-        try:
-            width = float(key)
-        except ValueError:
-            raise ValueError(
-                f"width must be 'single', 'double' or a number of mm, got {width!r}"
-            ) from None
-    value = float(width)
-    if not 30 <= value <= 500:
-        raise ValueError(f"width must be between 30 and 500 mm, got {value:g}")
-    return value
 
 
 @contextmanager

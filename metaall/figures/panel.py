@@ -28,8 +28,9 @@ from matplotlib.ticker import FixedLocator, NullLocator
 from matplotlib.transforms import Affine2D, Transform
 
 from metaall.figures.fonts import font, line_metrics, text_width, wrap
-from metaall.figures.page import DEFAULT_FONT, DEFAULT_FONT_SIZE, PT_PER_MM, new_figure
+from metaall.figures.page import PT_PER_MM, new_figure
 from metaall.figures.scale import Scale, tick_label
+from metaall.figures.settings import FigureSettings
 
 # geometry in em (multiples of the font size)
 PITCH = 1.55  # a row of the table
@@ -249,16 +250,12 @@ def _cell_lines(panel: Panel, layout: _Layout, fonts: _Fonts, row: Row) -> dict[
     return lines
 
 
-def draw_panel(
-    panel: Panel,
-    width_mm: float,
-    font_family: str = DEFAULT_FONT,
-    font_size: float = DEFAULT_FONT_SIZE,
-) -> Figure:
-    """Draw ``panel`` as a figure ``width_mm`` wide and as tall as its rows need."""
-    fonts = _Fonts(font_family, font_size)
+def draw_panel(panel: Panel, settings: FigureSettings, default_width: str = "double") -> Figure:
+    """Draw ``panel`` as wide as ``settings`` ask (``default_width`` when they leave it
+    open) and as tall as its rows need."""
+    fonts = _Fonts(settings.font, settings.font_size)
     em = fonts.size
-    width = width_mm * PT_PER_MM
+    width = settings.width_mm(default_width) * PT_PER_MM
     layout = _layout(panel, fonts, width)
     columns = (*panel.left, *panel.right)
 

@@ -19,14 +19,14 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from metaall import checks
-from metaall.analysis import AnalysisResult
+from metaall import methods
+from metaall.analysis import AnalysisResult, sensitivity
 from metaall.diagnostics import baujat
 from metaall.figures.chart import Chart
-from metaall.figures.page import DEFAULT_FONT, DEFAULT_FONT_SIZE, width_mm
 from metaall.figures.panel import INK, Column, Mark, Panel, Row, draw_panel
 from metaall.figures.scale import covering_scale
-from metaall.figures.style import COMMON_EFFECT, Style, get_style, num
+from metaall.figures.settings import FigureSettings, figure_settings
+from metaall.figures.style import Style, num
 from metaall.models import FitResult, PooledResult
 
 POINT = 0.35  # area of the (unweighted) squares, relative to a full-size square
@@ -39,7 +39,7 @@ class _Rows:
     def __init__(self, result: AnalysisResult, style: Style) -> None:
         self.result = result
         self.style = style
-        self.random = result.spec.method not in COMMON_EFFECT
+        self.random = methods.method(result.spec.method).random_effects
 
     def columns(self, first: tuple[Column, ...]) -> tuple[Column, ...]:
         spec, style = self.result.spec, self.style
@@ -85,36 +85,28 @@ class _Rows:
 
 
 def leave_one_out_plot(
-    result: AnalysisResult,
-    *,
-    style: str = "revman",
-    width: str | float = "double",
-    font: str = DEFAULT_FONT,
-    font_size: float = DEFAULT_FONT_SIZE,
+    result: AnalysisResult, settings: FigureSettings | None = None, **options
 ) -> Figure:
-    """Forest plot of the pooled result without each study in turn (k ≥ 2)."""
-    studies, refits = checks.leave_one_out(result)
-    rows = _Rows(result, get_style(style))
+    """Forest plot of the pooled result without each study in turn (k ≥ 2); ``settings``
+    or ``options`` as for :func:`~metaall.figures.forest.forest_plot`."""
+    look = figure_settings(settings, **options)
+    studies, refits = sensitivity.leave_one_out(result)
+    rows = _Rows(result, look.journal)
     body = [rows.row({"study": r.label}, refits, i) for i, r in enumerate(studies)]
     body.append(rows.row({"study": "All studies"}, result.overall.fit, None))
     columns = rows.columns((Column("study", "Study omitted", "left"),))
     note = f"Each row pools the other {len(studies) - 1} studies; dashed line: all studies."
-    return draw_panel(rows.panel(columns, body, note), width_mm(width), font, font_size)
+    return draw_panel(rows.panel(columns, body, note), look, "double")
 
 
 def cumulative_plot(
-    result: AnalysisResult,
-    *,
-    by: str = "year",
-    style: str = "revman",
-    width: str | float = "double",
-    font: str = DEFAULT_FONT,
-    font_size: float = DEFAULT_FONT_SIZE,
+    result: AnalysisResult, by: str = "year", settings: FigureSettings | None = None, **options
 ) -> Figure:
     """Cumulative forest plot: studies added one at a time ``by`` year (studies without
     a year last), spec order, weight (largest first) or effect (k ≥ 2)."""
-    studies, refits = checks.cumulative(result, by)
-    rows = _Rows(result, get_style(style))
+    look = figure_settings(settings, **options)
+    studies, refits = sensitivity.cumulative(result, by)
+    rows = _Rows(result, look.journal)
     body = []
     for j, row in enumerate(studies):
         year = row.study.year
@@ -124,18 +116,15 @@ def cumulative_plot(
     note = f"Each row pools the studies up to and including it, added by {by}."
     if by == "year":
         note += " Studies without a stated year come last."
-    return draw_panel(rows.panel(columns, body, note), width_mm(width), font, font_size)
+    return draw_panel(rows.panel(columns, body, note), look, "double")
 
 
 def baujat_plot(
-    result: AnalysisResult,
-    *,
-    width: str | float = "single",
-    font: str = DEFAULT_FONT,
-    font_size: float = DEFAULT_FONT_SIZE,
+    result: AnalysisResult, settings: FigureSettings | None = None, **options
 ) -> Figure:
-    """Baujat plot of an inverse-variance analysis (k ≥ 2)."""
-    studies, fit = checks.fit_rows(result)
+    """Baujat plot of an inverse-variance analysis (k ≥ 2; default width one column)."""
+    look = figure_settings(settings, **options)
+    studies, fit = sensitivity.fitted_rows(result)
     if not isinstance(fit, FitResult):
         raise ValueError(
             f"the Baujat plot needs an inverse-variance model (FE or a tau² estimator), "
@@ -143,7 +132,7 @@ def baujat_plot(
         )
     data = baujat(fit)
     x, y = covering_scale(data.x, log=False), covering_scale(data.y, log=False)
-    chart = Chart(width_mm(width), font, font_size, x, y, (data.x_label, data.y_label))
+    chart = Chart(look, x, y, (data.x_label, data.y_label))
     chart.ax.scatter(data.x, data.y, s=12, facecolors=INK, edgecolors=INK, linewidths=0, zorder=3)
     chart.label_points(data.x, data.y, [str(i + 1) for i in range(len(studies))])
     key = "; ".join(f"{i + 1}\u00a0{row.label}" for i, row in enumerate(studies))

@@ -1,6 +1,6 @@
 """Journal styles of the forest plot: which columns, in which order, in which words.
 
-Numbers are always formatted by :mod:`metaall.reports.text` (``fmt_num``, ``fmt_p``),
+Numbers are always formatted by :mod:`metaall.formatting` (``fmt_num``, ``fmt_p``),
 with the digits of ``metaall pool`` (tau² 4, I² 1, Q, z and effects 2 decimals), so a
 figure and the report agree to the last digit; a style only chooses the words, the
 punctuation around the numbers and where each column goes.
@@ -28,17 +28,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from metaall.reports.text import fmt_num, fmt_p
+from metaall import methods
+from metaall.formatting import fmt_num, fmt_p
 
 MINUS = "\u2212"
-MEASURE_NAMES = {
-    "RR": "Risk Ratio",
-    "OR": "Odds Ratio",
-    "RD": "Risk Difference",
-    "HR": "Hazard Ratio",
-}
-METHOD_ABBREVIATIONS = {"MH": "M-H", "Peto": "Peto"}  # every other method: inverse variance
-COMMON_EFFECT = ("FE", "MH", "Peto")
 
 
 def num(value: float, digits: int = 2) -> str:
@@ -113,13 +106,14 @@ class Style:
 
     # -- headings ----------------------------------------------------------------
     def measure_name(self, measure: str) -> str:
-        name = MEASURE_NAMES[measure]
-        return name if self.title_case else name.capitalize()
+        m = methods.measure(measure)
+        return m.title if self.title_case else m.label.capitalize()
 
     def method(self, method: str, level: float) -> str:
         """RevMan's method line, e.g. ``IV, Random, 95% CI``."""
-        model = "Fixed" if method in COMMON_EFFECT else "Random"
-        abbreviation = METHOD_ABBREVIATIONS.get(method, "IV")
+        entry = methods.method(method)
+        model = "Random" if entry.random_effects else "Fixed"
+        abbreviation = entry.abbreviation
         if self.title_case:
             return f"{abbreviation}, {model}, {level:.0%} CI"
         return f"{abbreviation}, {model.lower()} ({level:.0%} CI)"
@@ -138,7 +132,8 @@ class Style:
         """Heterogeneity of a pooled result (fit: a PooledResult)."""
         if fit.k <= 1:
             return f"{self.heterogeneity}: {'N' if self.title_case else 'n'}ot applicable"
-        tau = "" if fit.method in COMMON_EFFECT else self.stat(self.tau, num(fit.tau2, 4))
+        random = methods.method(fit.method).random_effects
+        tau = self.stat(self.tau, num(fit.tau2, 4)) if random else ""
         q = f"{self.stat(self.chi2, num(fit.Q))}, {self.stat('df', str(fit.Q_df))}"
         parts = [tau, self.with_p(q, fit.Q_pval), self.stat("I²", num(fit.I2, 1)) + "%"]
         return f"{self.heterogeneity}: " + self.sep.join(p for p in parts if p)

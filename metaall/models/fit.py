@@ -30,15 +30,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from metaall import distributions as dist
+from metaall import methods
 from metaall.models.design import Batch, indicator_design
+from metaall.models.heterogeneity import from_q
 from metaall.models.result import PooledResult, squeeze
-from metaall.models.tau2 import TAU2_METHODS, estimate_tau2
+from metaall.models.tau2 import estimate_tau2
 
 if TYPE_CHECKING:
     from metaall.models.metareg import MetaRegressionResult
-
-METHODS = ("FE", *TAU2_METHODS)
-TESTS = ("z", "knha")
 
 
 def check_level(level: float) -> float:
@@ -49,13 +48,10 @@ def check_level(level: float) -> float:
     return level
 
 
-def check_settings(method: str, test: str, level: float) -> float:
-    """Validate the settings every inverse-variance fit takes; the level as a fraction."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if test not in TESTS:
-        raise ValueError(f"unknown test {test!r}; use 'z' or 'knha' (Hartung-Knapp)")
-    return check_level(level)
+def check_settings(method: str, test: str, level: float) -> tuple[str, str, float]:
+    """The canonical names of an inverse-variance method and a CI method (any case or
+    alias) and the confidence level as a fraction; ValueError for anything else."""
+    return methods.inverse_variance(method).name, methods.ci_method(test).name, check_level(level)
 
 
 def _study_name(studies: Sequence[str] | None, j: int, row: int | None) -> str:
@@ -167,19 +163,16 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
     fe = batch.wls(0.0)
     Q = np.where(one, 0.0, np.maximum(fe.rss, 0.0))
     Q_df = k - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vt = (k - 1) / fe.tr_p
-        if method == "FE":
-            I2 = np.maximum(0.0, 100 * (Q - Q_df) / Q)
-            H2 = Q / Q_df
-            pi_lb = pi_ub = np.full(k.shape, np.nan)
-        else:
-            I2 = 100 * tau2 / (vt + tau2)
-            H2 = tau2 / vt + 1
-            half = crit * np.sqrt(var + tau2)
-            pi_lb, pi_ub = estimate - half, estimate + half
-    I2 = np.where(one, 0.0, np.nan_to_num(I2, nan=0.0))
-    H2 = np.where(one, 1.0, H2)
+    I2, H2, Q_pval = from_q(Q, Q_df)
+    if method != "FE":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vt = (k - 1) / fe.tr_p
+            I2 = np.where(one, 0.0, np.nan_to_num(100 * tau2 / (vt + tau2), nan=0.0))
+            H2 = np.where(one, 1.0, tau2 / vt + 1)
+        half = crit * np.sqrt(var + tau2)
+        pi_lb, pi_ub = estimate - half, estimate + half
+    else:
+        pi_lb = pi_ub = np.full(k.shape, np.nan)
     w = re.w
     return dict(
         estimate=estimate,
@@ -193,7 +186,7 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         H2=H2,
         Q=Q,
         Q_df=Q_df,
-        Q_pval=np.where(one, 1.0, dist.chi2_sf(Q, np.maximum(Q_df, 1))),
+        Q_pval=Q_pval,
         pi_lb=pi_lb,
         pi_ub=pi_ub,
         weights=np.where(batch.mask, 100 * w / w.sum(1, keepdims=True), np.nan),
@@ -231,7 +224,7 @@ def fit(
         from metaall.models.metareg import meta_regression
 
         return meta_regression(yi, vi, mods, method, test, level, tol, studies)
-    level = check_settings(method, test, level)
+    method, test, level = check_settings(method, test, level)
     batch, single, _ = make_batch(yi, vi, studies)
     stats_ = pool(batch, method, test, level, tol)
     yi2 = np.where(batch.mask, batch.y, np.nan)

@@ -24,13 +24,14 @@ come from Q (there is no tau²). Cochrane Handbook v6.4 §10.4.1-10.4.2.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from metaall import distributions as dist
 from metaall.effects import EffectSizes, effect_sizes, peto_terms, validate_counts
 from metaall.models.fit import check_level
+from metaall.models.heterogeneity import from_q
 from metaall.models.result import PooledResult, squeeze
 
 MH_MEASURES = ("OR", "RR", "RD")
@@ -43,6 +44,10 @@ class CountsResult(PooledResult):
     measure: str = "OR"
     tables: tuple = ()
     correction: tuple = (0.5, "only0", True)
+
+    def take(self, order) -> CountsResult:
+        taken = super().take(order)
+        return replace(taken, tables=tuple(np.asarray(t)[..., order] for t in self.tables))
 
     def _refit(self, keep: np.ndarray) -> CountsResult:
         ai, n1i, ci, n2i = (np.where(keep, t, np.nan) for t in self.tables)
@@ -115,12 +120,9 @@ def _assemble(
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(var)
         zval = estimate / se
-        informative = Q_df > 0
-        Q = np.where(informative, np.maximum(Q, 0.0), 0.0)
-        I2 = np.where(informative, np.maximum(0.0, 100 * (Q - Q_df) / Q), 0.0)
-        I2 = np.nan_to_num(I2, nan=0.0)
-        H2 = np.where(informative, Q / Q_df, 1.0)
+        Q = np.where(Q_df > 0, np.maximum(Q, 0.0), 0.0)
         pct = 100 * weights / np.nansum(weights, axis=1, keepdims=True)
+    I2, H2, Q_pval = from_q(Q, Q_df)
     nan = np.full(estimate.shape, np.nan)
     values = squeeze(
         dict(
@@ -135,7 +137,7 @@ def _assemble(
             H2=H2,
             Q=Q,
             Q_df=Q_df,
-            Q_pval=np.where(informative, dist.chi2_sf(Q, np.maximum(Q_df, 1)), 1.0),
+            Q_pval=Q_pval,
             pi_lb=nan,
             pi_ub=nan,
             weights=pct,

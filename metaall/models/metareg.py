@@ -303,7 +303,7 @@ def meta_regression(
     """
     from metaall.models.fit import check_settings, make_batch
 
-    level = check_settings(method, test, level)
+    method, test, level = check_settings(method, test, level)
     batch, single, _ = make_batch(yi, vi, studies)
     X, names = design_matrix(mods, batch.y.shape[1])
     batch = replace(batch, X=X)

@@ -8,9 +8,13 @@ per-study arrays (``yi``, ``vi``, ``weights``) have the studies on the last axis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
+
+from metaall import methods
 
 STAT_FIELDS = (
     "estimate",
@@ -63,6 +67,9 @@ class PooledResult:
     i2_source: str  # "tau2" (metafor's definition for random effects) or "Q"
     studies: tuple[str, ...] | None = field(default=None, compare=False)
 
+    PER_STUDY: ClassVar[tuple[str, ...]] = ("yi", "vi", "weights")
+    """Fields with one entry per study (on the last axis)."""
+
     @property
     def batched(self) -> bool:
         """True when the result holds many meta-analyses (2-D input)."""
@@ -71,11 +78,16 @@ class PooledResult:
     @property
     def model(self) -> str:
         """Plain-words name of the model that produced the pooled estimate."""
-        return {
-            "FE": "common effect, inverse variance",
-            "MH": "common effect, Mantel-Haenszel",
-            "Peto": "common effect, Peto",
-        }.get(self.method, f"random effects, {self.method} tau²")
+        return methods.method(self.method).model
+
+    def take(self, order: Sequence[int]):
+        """The same result with its studies in ``order`` (indices into the current
+        order); the pooled statistics do not depend on the order and are kept."""
+        order = np.asarray(order, dtype=int)
+        changes = {name: np.asarray(getattr(self, name))[..., order] for name in self.PER_STUDY}
+        if self.studies is not None:
+            changes["studies"] = tuple(self.studies[i] for i in order)
+        return replace(self, **changes)
 
     # -- sensitivity views: each is a batch of refits on subsets of the studies ----
     def _refit(self, keep: np.ndarray) -> PooledResult:  # pragma: no cover - abstract

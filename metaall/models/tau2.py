@@ -34,10 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from metaall import methods
 from metaall.models.brent import R_UNIROOT_TOL, brent_root
 from metaall.models.design import Batch
-
-TAU2_METHODS = ("DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM")
 
 FISHER_THRESHOLD = 1e-5  # metafor's control$threshold
 FISHER_MAXITER = 100  # metafor's control$maxiter
@@ -247,24 +246,28 @@ def q_root(batch: Batch, target: np.ndarray, tol: float, tau2_max: np.ndarray) -
 
 
 def estimate_tau2(batch: Batch, method: str, tol: float | None = None) -> Tau2Estimate:
-    """tau² for every data set of ``batch`` with ``method`` (one of ``TAU2_METHODS``).
+    """tau² for every data set of ``batch`` with ``method`` (a random-effects method of
+    :mod:`metaall.methods`).
 
     ``tol=None`` follows metafor's defaults exactly; a number makes every iterative
     estimator converge to that absolute tolerance on tau². Data sets without residual
     degrees of freedom (k = 1 in an intercept-only model) get tau² = 0, as in metafor.
     """
-    if method not in TAU2_METHODS:
-        raise ValueError(f"unknown tau² estimator {method!r}; use one of {', '.join(TAU2_METHODS)}")
+    entry = methods.method(method)
+    if entry.name not in ESTIMATORS:
+        random = ", ".join(methods.names("method", methods.RANDOM))
+        raise ValueError(f"{entry.name} is not a tau² estimator; use one of {random}")
+    method = entry.name
     saturated = batch.k <= batch.p
     if not saturated.any():
-        return _estimate(batch, method, tol)
+        return ESTIMATORS[method](batch, method, tol)
     n = saturated.size
     out = Tau2Estimate(
         np.zeros(n), np.full(n, "k = 1: tau² set to 0", dtype=object), np.zeros(n, int)
     )
     rest = np.flatnonzero(~saturated)
     if rest.size:
-        est = _estimate(batch.rows(rest), method, tol)
+        est = ESTIMATORS[method](batch.rows(rest), method, tol)
         out.tau2[rest], out.algorithm[rest], out.iterations[rest] = (
             est.tau2,
             est.algorithm,
@@ -273,19 +276,18 @@ def estimate_tau2(batch: Batch, method: str, tol: float | None = None) -> Tau2Es
     return out
 
 
-def _estimate(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
-    if method == "DL":
-        return _closed(_dl(batch), "closed form")
-    if method == "HE":
-        return _closed(_hedges(batch), "closed form")
-    if method in ("HS", "HSk"):
-        return _closed(_hs(batch, small_sample=method == "HSk"), "closed form")
-    if method == "SJ":
-        return _closed(_sj(batch), "closed form")
-    if method == "PM":
-        target = (batch.k - batch.p).astype(float)
-        tau2 = q_root(batch, target, tol or R_UNIROOT_TOL, _tau2_max(batch))
-        return _closed(tau2, "Brent root of Q = k - p")
+def _paule_mandel(batch: Batch, tol: float | None) -> Tau2Estimate:
+    target = (batch.k - batch.p).astype(float)
+    tau2 = q_root(batch, target, tol or R_UNIROOT_TOL, _tau2_max(batch))
+    return _closed(tau2, "Brent root of Q = k - p")
+
+
+def _closed_form(function):
+    return lambda batch, method, tol: _closed(function(batch), "closed form")
+
+
+def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
+    """ML, REML and EB: metafor's iterations, with the safeguards described above."""
     threshold = FISHER_THRESHOLD if tol is None else tol
     maxiter = FISHER_MAXITER if tol is None else TIGHT_MAXITER
     tau2, iters, converged = _iterate(batch, method, threshold, maxiter)
@@ -325,3 +327,17 @@ def _estimate(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
         tau2[idx] = best
         algorithm[idx] = f"grid + Brent on the score (Fisher scoring {why})"
     return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, iters)
+
+
+ESTIMATORS = {
+    "DL": _closed_form(_dl),
+    "HE": _closed_form(_hedges),
+    "HS": _closed_form(lambda batch: _hs(batch, small_sample=False)),
+    "HSk": _closed_form(lambda batch: _hs(batch, small_sample=True)),
+    "SJ": _closed_form(_sj),
+    "PM": lambda batch, method, tol: _paule_mandel(batch, tol),
+    "ML": _iterative,
+    "REML": _iterative,
+    "EB": _iterative,
+}
+"""The implementation of every tau² estimator of :mod:`metaall.methods`, by name."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from metaall.analysis import AnalysisResult, StudyRow
-from metaall.checks import SmallStudyReport
+from metaall.analysis.bias import SmallStudyReport
 from metaall.diagnostics import InfluenceResult
+from metaall.formatting import fmt_p
 from metaall.models import PooledResult
 from metaall.reports.records import clean
-from metaall.reports.text import fmt_ci, fmt_p
+from metaall.reports.text import fmt_ci
 
 
 def bias_rows(report: SmallStudyReport) -> list[dict]:
@@ -73,7 +75,7 @@ def trimfill_record(report: SmallStudyReport) -> dict | None:
 
 def bias_text(result: AnalysisResult, report: SmallStudyReport) -> str:
     spec = result.spec
-    scope = f" (subgroup {result.subgroup})" if result.subgroup else ""
+    scope = f" (subgroup {result.restricted_to})" if result.restricted_to else ""
     out = [f"Small-study effects: {spec.title or spec.name}{scope}, k = {report.k}", ""]
     for note in report.notes:
         out.append(f"Caution: {note}")
@@ -99,7 +101,9 @@ def bias_text(result: AnalysisResult, report: SmallStudyReport) -> str:
     return "\n".join(out) + "\n"
 
 
-def refit_rows(result: AnalysisResult, rows: list[StudyRow], refits: PooledResult, kind: str):
+def refit_rows(
+    result: AnalysisResult, rows: Sequence[StudyRow], refits: PooledResult, kind: str
+) -> list[dict]:
     """Rows of a leave-one-out (``kind='omitted'``) or cumulative (``'added'``) table,
     effects on the display scale."""
     out = []

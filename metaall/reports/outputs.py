@@ -9,22 +9,22 @@ unless asked (``force``). Every file is written atomically.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
-from metaall.analysis import AnalysisResult, GroupResult
+from metaall.analysis import AnalysisResult
 from metaall.data.writing import write_atomic
-from metaall.reports.records import analysis_record, clean, table_rows
+from metaall.reports.changes import changes
+from metaall.reports.records import analysis_record, table_rows
 from metaall.reports.tables import to_csv, to_json, to_markdown
-from metaall.reports.text import fmt_ci, render_text
+from metaall.reports.text import render_text
 
 MANIFEST = ".metaall-run.json"
-SUMMARY_FIELDS = ("k", "estimate", "ci_lb", "ci_ub", "tau2", "I2", "pval")
 
 
 def table_files(result: AnalysisResult) -> dict[str, bytes]:
     """The report of one analysis as text, JSON, CSV and Markdown files."""
-    stem = result.spec.name + (f"_{result.subgroup}" if result.subgroup else "")
+    stem = result.stem
     rows = table_rows(result)
     return {
         f"{stem}.txt": render_text(result).encode(),
@@ -32,57 +32,6 @@ def table_files(result: AnalysisResult) -> dict[str, bytes]:
         f"{stem}.csv": to_csv(rows).encode(),
         f"{stem}.md": to_markdown(rows).encode(),
     }
-
-
-def _groups(result: AnalysisResult) -> dict[str, GroupResult]:
-    return {"all": result.overall, **{g.name: g for g in result.subgroups}}
-
-
-def summary(results: Iterable[AnalysisResult]) -> dict:
-    """Pooled results per analysis and subgroup (analysis scale, JSON-ready)."""
-    out: dict = {}
-    for result in results:
-        groups = {}
-        for name, group in _groups(result).items():
-            fit = group.fit
-            groups[name] = (
-                None
-                if fit is None
-                else {
-                    "k": int(fit.k),
-                    **{
-                        key: clean(getattr(fit, key))
-                        for key in ("estimate", "ci_lb", "ci_ub", "tau2", "I2", "pval")
-                    },
-                    "shown": fmt_ci(result, fit.estimate, fit.ci_lb, fit.ci_ub),
-                }
-            )
-        out[result.spec.name] = {"measure": result.spec.measure, "groups": groups}
-    return out
-
-
-def _shown(entry: Mapping | None) -> str:
-    return "no estimate" if entry is None else f"{entry['shown']} (k = {entry['k']})"
-
-
-def changes(previous: Mapping, current: Mapping) -> list[str]:
-    """Lines describing what changed between two summaries."""
-    lines = []
-    for name in sorted(set(previous) | set(current)):
-        if name not in previous:
-            lines.append(f"{name}: new analysis")
-            continue
-        if name not in current:
-            lines.append(f"{name}: analysis removed")
-            continue
-        old, new = previous[name]["groups"], current[name]["groups"]
-        for group in [*new, *(g for g in old if g not in new)]:
-            a, b = old.get(group), new.get(group)
-            if a != b:
-                lines.append(
-                    f"{name} [{group}]: {current[name]['measure']} {_shown(a)} -> {_shown(b)}"
-                )
-    return lines
 
 
 def read_manifest(folder: Path) -> dict:

@@ -9,32 +9,14 @@ from __future__ import annotations
 
 import math
 
+from metaall import methods
 from metaall._version import __version__
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
-from metaall.data.extractions import COUNT_FIELDS
+from metaall.data import COUNT_FIELDS, HR_FIELDS
 from metaall.models import PooledResult
 from metaall.models.result import STAT_FIELDS
 
 POOLED_FIELDS = (*STAT_FIELDS, "k")
-HR_FIELDS = ("hr", "hr_lower", "hr_upper", "ci_level", "p_value")
-
-MEASURE_NAMES = {
-    "RR": "risk ratio",
-    "OR": "odds ratio",
-    "RD": "risk difference",
-    "HR": "hazard ratio",
-}
-ESTIMATORS = {
-    "DL": "DerSimonian-Laird",
-    "HE": "Hedges",
-    "HS": "Hunter-Schmidt",
-    "HSk": "Hunter-Schmidt, small-sample corrected",
-    "SJ": "Sidik-Jonkman",
-    "ML": "maximum likelihood",
-    "REML": "restricted maximum likelihood",
-    "EB": "empirical Bayes",
-    "PM": "Paule-Mandel",
-}
 
 
 def clean(value):
@@ -55,9 +37,9 @@ def pooled_record(fit: PooledResult | None) -> dict | None:
     return {name: clean(getattr(fit, name)) for name in POOLED_FIELDS}
 
 
-def study_record(row: StudyRow, measure: str) -> dict:
+def study_record(row: StudyRow, counts: bool) -> dict:
     e = row.effect
-    numbers = COUNT_FIELDS if measure != "HR" else HR_FIELDS
+    numbers = COUNT_FIELDS if counts else HR_FIELDS
     record = {"study": e.study, "label": row.label, "year": row.study.year, "group": row.group}
     record.update({name: clean(getattr(e, name)) for name in numbers})
     record.update(
@@ -87,23 +69,24 @@ def method_details(result: AnalysisResult) -> dict:
     """Everything needed to reproduce the numbers elsewhere (R metafor, R meta, RevMan)."""
     spec = result.spec
     fit = result.overall.fit
+    method = methods.method(spec.method)
     details = {
-        "measure": f"{MEASURE_NAMES[spec.measure]} ({spec.measure})",
+        "measure": f"{methods.measure(spec.measure).label} ({spec.measure})",
         "scale": "log" if result.ratio else "identity",
         "model": fit.model if fit is not None else None,
-        "tau2_estimator": ESTIMATORS.get(spec.method),
+        "tau2_estimator": method.label if method.random_effects else None,
         "tau2_algorithm": str(getattr(fit, "algorithm", "")) or None,
-        "ci_method": "Hartung-Knapp (t, k-1 df)" if spec.test == "knha" else "Wald (z)",
+        "ci_method": methods.ci_method(spec.test).description,
         "level": spec.level,
         "prediction_interval": (
-            "none (common-effect model)"
-            if spec.method in ("FE", "MH", "Peto")
-            else "estimate ± c·sqrt(se² + tau²), c as for the CI (metafor)"
+            "estimate ± c·sqrt(se² + tau²), c as for the CI (metafor)"
+            if method.random_effects
+            else "none (common-effect model)"
         ),
         "I2": "from tau² (metafor)" if fit is not None and fit.i2_source == "tau2" else "from Q",
         "metaall_version": __version__,
     }
-    if spec.measure != "HR":
+    if spec.counts:
         z = spec.zero_cells
         details["zero_cells"] = {
             "add": z.add,
@@ -133,16 +116,16 @@ def analysis_record(result: AnalysisResult) -> dict:
     record = {
         "analysis": spec.name,
         "title": spec.title,
-        "subgroup": result.subgroup,
+        "subgroup": result.restricted_to,
         "comparison": spec.comparison,
         "outcome": spec.outcome,
         "measure": spec.measure,
         "method": spec.method,
         "test": spec.test,
         "level": spec.level,
-        "studies": [study_record(r, spec.measure) for r in rows],
+        "studies": [study_record(r, spec.counts) for r in rows],
         "pooled": pooled_record(result.overall.fit),
-        "subgroups": [_group_record(g) for g in result.subgroups],
+        "subgroups": [_group_record(g) for g in result.groups],
         "subgroup_differences": None,
         "excluded": [
             {
@@ -172,15 +155,15 @@ def analysis_record(result: AnalysisResult) -> dict:
 
 def table_rows(result: AnalysisResult) -> list[dict]:
     """One flat row per study and per pooled line (subgroups, overall): CSV/Markdown."""
-    measure = result.spec.measure
+    counts = result.spec.counts
     rows: list[dict] = []
 
     def pooled_line(group: GroupResult, kind: str) -> dict:
         return {"row": kind, "study": "", "group": group.name, **(pooled_record(group.fit) or {})}
 
-    for group in result.subgroups or (result.overall,):
-        rows += [{"row": "study", **study_record(r, measure)} for r in group.rows]
-        rows.append(pooled_line(group, "subgroup" if result.subgroups else "overall"))
-    if result.subgroups:
+    for group in result.groups or (result.overall,):
+        rows += [{"row": "study", **study_record(r, counts)} for r in group.rows]
+        rows.append(pooled_line(group, "subgroup" if result.groups else "overall"))
+    if result.groups:
         rows.append(pooled_line(result.overall, "overall"))
     return rows

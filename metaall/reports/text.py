@@ -12,29 +12,12 @@ from __future__ import annotations
 import math
 
 from metaall import distributions as dist
+from metaall import methods
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
+from metaall.formatting import fmt_num, fmt_p
 from metaall.reports.records import method_details
 
 MAX_LABEL_WIDTH = 60
-
-
-def fmt_p(p: float) -> str:
-    """p-value as journals print it (AMA style): 'p < 0.001', 'p = 0.004', 'p = 0.33'."""
-    if p is None or not math.isfinite(p):
-        return "p = n/a"
-    if p < 0.0001:
-        return "p < 0.0001"
-    if p < 0.01:
-        return f"p = {p:.4f}" if p < 0.001 else f"p = {p:.3f}"
-    return f"p = {p:.2f}"
-
-
-def fmt_num(value: float, digits: int = 2) -> str:
-    if value is None or math.isnan(value):
-        return "n/a"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.{digits}f}"
 
 
 def fmt_ci(result: AnalysisResult, est: float, lo: float, hi: float) -> str:
@@ -51,7 +34,7 @@ class _Report:
 
     def __init__(self, result: AnalysisResult) -> None:
         self.result = result
-        titles = [_title(g, f"Subtotal {g.name}") for g in result.subgroups]
+        titles = [_title(g, f"Subtotal {g.name}") for g in result.groups]
         titles.append(_title(result.overall, self._total_title()))
         labels = [r.label for r in result.overall.rows]
         self.width = min(MAX_LABEL_WIDTH, max(len(t) for t in [*labels, *titles, "Study"]))
@@ -59,7 +42,7 @@ class _Report:
 
     def _total_title(self) -> str:
         r = self.result
-        return f"Subtotal {r.subgroup}" if r.subgroup and not r.subgroups else "Total"
+        return f"Subtotal {r.restricted_to}" if r.restricted_to and not r.groups else "Total"
 
     def label(self, text: str) -> str:
         w = self.width
@@ -68,20 +51,20 @@ class _Report:
     def header(self) -> list[str]:
         spec = self.result.spec
         effect_head = f"{spec.measure} [{spec.level:.0%} CI]"
-        if spec.measure == "HR":
+        if not spec.counts:
             cols = f"{'log[HR]':>9} {'SE':>7}"
         else:
             t, c = spec.arm_labels
             cols = f"{t:>{self.arm}} {c:>{self.arm}}"
         line = f"{self.label('Study')} {cols} {'Weight':>7}   {effect_head}"
         sub = ""
-        if spec.measure != "HR":
+        if spec.counts:
             sub = f"\n{self.label('')} {'events/N':>{self.arm}} {'events/N':>{self.arm}}"
         return [line + sub, "-" * len(line)]
 
     def study_line(self, row: StudyRow) -> str:
         result, e = self.result, row.effect
-        if result.spec.measure == "HR":
+        if not result.spec.counts:
             cols = f"{row.yi:>9.4f} {math.sqrt(row.vi):>7.4f}"
         else:
             cols = f"{f'{e.events_t}/{e.n_t}':>{self.arm}} {f'{e.events_c}/{e.n_c}':>{self.arm}}"
@@ -94,7 +77,7 @@ class _Report:
         return f"{self.label(row.label)} {cols} {row.weight:>6.1f}%   {effect}{mark}"
 
     def totals(self, group: GroupResult) -> str:
-        if self.result.spec.measure == "HR":
+        if not self.result.spec.counts:
             return f"{'':>9} {'':>7}"
         rows = group.rows
         et, nt = sum(r.effect.events_t for r in rows), sum(r.effect.n_t for r in rows)
@@ -119,7 +102,8 @@ class _Report:
             )
         if fit.k > 1:
             q = f"Q = {fit.Q:.2f}, df = {fit.Q_df}, {fmt_p(fit.Q_pval)}"
-            tau = f"tau² = {fit.tau2:.4f}; " if fit.method not in ("FE", "MH", "Peto") else ""
+            random = methods.method(fit.method).random_effects
+            tau = f"tau² = {fit.tau2:.4f}; " if random else ""
             lines.append(f"  Heterogeneity: {tau}I² = {fit.I2:.1f}%; H² = {fit.H2:.2f}; {q}")
         else:
             lines.append("  Heterogeneity: not applicable (one study)")
@@ -133,11 +117,11 @@ class _Report:
     def render(self) -> str:
         result, spec = self.result, self.result.spec
         out = [spec.title or spec.name]
-        scope = f"subgroup {result.subgroup}" if result.subgroup else "all subgroups"
+        scope = f"subgroup {result.restricted_to}" if result.restricted_to else "all subgroups"
         out += [f"analysis '{spec.name}', {scope}: {spec.comparison} / {spec.outcome}", ""]
         out += self.header()
-        if result.subgroups:
-            for group in result.subgroups:
+        if result.groups:
+            for group in result.groups:
                 about = result.descriptions.get(group.name, "")
                 out.append(f"{group.name}" + (f": {about}" if about else ""))
                 out += [*self.group(group, f"Subtotal {group.name}"), ""]

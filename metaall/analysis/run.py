@@ -9,111 +9,28 @@ the one object every report, table and figure is drawn from.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from metaall.data import AnalysisSpec, Effect, Extractions, Study, ZeroCells
-from metaall.data.extractions import COUNT_FIELDS
-from metaall.data.specs import COMMON_EFFECT_METHODS, MEASURES, METHODS, ORDERS, TESTS
+from metaall import methods
+from metaall.analysis.result import (
+    AnalysisResult,
+    Excluded,
+    GroupResult,
+    StudyRow,
+    SubgroupTest,
+)
+from metaall.data import COUNT_FIELDS, AnalysisSpec, Effect, Extractions, Study, ZeroCells
+from metaall.data.specs import ORDERS
 from metaall.effects import effect_sizes, hr_from_ci, hr_from_p
 from metaall.models import PooledResult, fit, fit_mh, fit_peto
 from metaall.models.subgroups import common_tau2_test, q_between
 
-RATIO_MEASURES = ("RR", "OR", "HR")
 NOT_ESTIMABLE = "not estimable: no events in either arm"
 
-
-@dataclass(frozen=True)
-class StudyRow:
-    """One study's contribution: its extraction row, effect size and weight (percent).
-
-    ``yi``/``vi`` are NaN for a study that is shown but cannot give an estimate.
-    """
-
-    effect: Effect
-    study: Study
-    group: str
-    yi: float
-    vi: float
-    weight: float
-    note: str = ""
-
-    @property
-    def estimable(self) -> bool:
-        return math.isfinite(self.yi)
-
-    @property
-    def label(self) -> str:
-        return self.study.label or self.study.study
-
-
-@dataclass(frozen=True)
-class Excluded:
-    """An effect that could not enter the analysis, and why."""
-
-    effect: Effect
-    study: Study
-    reason: str
-
-
-@dataclass(frozen=True)
-class GroupResult:
-    """Studies of one subgroup (or all of them) with their pooled result (None if k = 0)."""
-
-    name: str
-    rows: tuple[StudyRow, ...]
-    fit: PooledResult | None
-
-    @property
-    def total_weight(self) -> float:
-        return float(sum(r.weight for r in self.rows if r.estimable))
-
-
-@dataclass(frozen=True)
-class SubgroupTest:
-    """Tests for subgroup differences (see :mod:`metaall.models.subgroups`)."""
-
-    Q: float
-    df: int
-    pval: float
-    QM_common_tau2: float | None = None
-    QM_common_tau2_pval: float | None = None
-
-
-@dataclass(frozen=True)
-class AnalysisResult:
-    """Everything one run of a spec produced."""
-
-    spec: AnalysisSpec
-    subgroup: str | None
-    subgroups: tuple[GroupResult, ...]
-    overall: GroupResult
-    difference: SubgroupTest | None
-    excluded: tuple[Excluded, ...]
-    descriptions: Mapping[str, str] = field(default_factory=dict)
-    """What each subgroup tag means (from the vocabulary), for reports and figures."""
-
-    @property
-    def ratio(self) -> bool:
-        """True when effects are ratios pooled on the log scale."""
-        return self.spec.measure in RATIO_MEASURES
-
-    def display(self, value: float) -> float:
-        """A value on the analysis scale as readers see it (exp for ratios)."""
-        if not self.ratio:
-            return value
-        try:
-            return math.exp(value)
-        except OverflowError:
-            return math.inf
-
-    def to_frame(self):
-        """The study and pooled rows as a pandas DataFrame (for notebooks)."""
-        from metaall.reports.frames import to_frame
-
-        return to_frame(self)
+Item = tuple[Effect, Study, str]  # an effect, its study and its subgroup
 
 
 def with_options(
@@ -127,14 +44,14 @@ def with_options(
     drop00: bool | None = None,
     order: str | None = None,
 ) -> AnalysisSpec:
-    """The spec with overrides applied (None keeps the spec's value); ``ValueError`` if
-    they do not fit together."""
+    """The spec with overrides applied (None keeps the spec's value); names are looked
+    up in :mod:`metaall.methods`; ``ValueError`` if the settings do not fit together."""
     z = spec.zero_cells
     new = replace(
         spec,
-        measure=measure or spec.measure,
-        method=method or spec.method,
-        test=test or spec.test,
+        measure=methods.measure(measure or spec.measure).name,
+        method=methods.method(method or spec.method).name,
+        test=methods.ci_method(test or spec.test).name,
         level=spec.level if level is None else level,
         order=order or spec.order,
         zero_cells=ZeroCells(
@@ -143,25 +60,17 @@ def with_options(
             drop00=z.drop00 if drop00 is None else drop00,
         ),
     )
-    if new.measure not in MEASURES:
-        raise ValueError(f"unknown measure {new.measure!r}; use one of {', '.join(MEASURES)}")
-    if MEASURES[new.measure] != MEASURES[spec.measure]:
+    if new.data_kind != spec.data_kind:
         raise ValueError(
-            f"measure {new.measure} needs {MEASURES[new.measure]} data, but analysis "
-            f"'{spec.name}' pools {MEASURES[spec.measure]}"
+            f"measure {new.measure} needs {new.data_kind} data, but analysis "
+            f"'{spec.name}' pools {spec.data_kind}"
         )
-    if new.method not in METHODS:
-        raise ValueError(f"unknown method {new.method!r}; use one of {', '.join(METHODS)}")
-    if new.test not in TESTS:
-        raise ValueError(f"unknown CI method {new.test!r}; use z or knha (Hartung-Knapp)")
-    if new.method == "MH" and new.measure not in ("RR", "OR", "RD"):
-        raise ValueError(f"Mantel-Haenszel pools RR, OR or RD, not {new.measure}")
-    if new.method == "Peto" and new.measure != "OR":
-        raise ValueError(f"Peto's method estimates an odds ratio, not {new.measure}")
-    if new.test == "knha" and new.method in COMMON_EFFECT_METHODS:
-        raise ValueError(f"Hartung-Knapp needs a random-effects method, not {new.method}")
+    methods.check_combination(new.measure, new.method, new.test)
     if not 0 < new.level < 1:
         raise ValueError(f"level must be between 0 and 1, got {new.level}")
+    if new.zero_cells.to not in methods.ZERO_CELL_TARGETS:
+        targets = ", ".join(methods.ZERO_CELL_TARGETS)
+        raise ValueError(f"unknown zero-cell target {new.zero_cells.to!r}; use one of {targets}")
     if new.order not in ORDERS:
         raise ValueError(f"unknown order {new.order!r}; use one of {', '.join(ORDERS)}")
     return new
@@ -176,16 +85,14 @@ def _group_of(spec: AnalysisSpec, effect: Effect, study: Study) -> str:
 
 def _usable(spec: AnalysisSpec, effect: Effect) -> str:
     """Why an effect cannot enter a spec's analysis ('' when it can)."""
-    if spec.measure == "HR":
-        if effect.has_hr:
-            return ""
+    if effect.has_data_for(spec.data_kind):
+        return ""
+    if spec.data_kind == methods.HAZARD_RATIOS:
         if effect.hr is None and effect.p_value is not None:
             return "p-value only, no hazard ratio reported"
-        if effect.kind == "counts":
+        if effect.has_counts:
             return "2×2 counts only; this analysis pools hazard ratios"
         return "no hazard ratio with a CI or p-value"
-    if effect.kind == "counts":
-        return ""
     if effect.hr is not None:
         return f"hazard ratio only; this analysis pools {spec.measure} from 2×2 counts"
     return "no 2×2 counts reported"
@@ -193,10 +100,10 @@ def _usable(spec: AnalysisSpec, effect: Effect) -> str:
 
 def _select(
     spec: AnalysisSpec, data: Extractions, subgroup: str | None
-) -> tuple[list[tuple[Effect, Study, str]], list[Excluded]]:
-    usable: list[tuple[Effect, Study, str]] = []
+) -> tuple[list[Item], list[Excluded]]:
+    usable: list[Item] = []
     unusable: list[Excluded] = []
-    for effect in data.for_spec(spec):
+    for effect in spec.select(data):
         study = data.study_of(effect)
         group = _group_of(spec, effect, study)
         if subgroup is not None and group != subgroup:
@@ -214,31 +121,32 @@ def _select(
     return usable, excluded
 
 
-def _order(spec: AnalysisSpec, rows: list[StudyRow]) -> tuple[StudyRow, ...]:
+def _order(spec: AnalysisSpec, rows: list[StudyRow]) -> list[int]:
+    """Indices of ``rows`` in the spec's report order."""
+
     def big(value: float) -> float:
         return value if math.isfinite(value) else math.inf
 
     keys = {
-        "spec": None,
-        "year": lambda r: (r.study.year is None, r.study.year or 0),
-        "weight": lambda r: -r.weight if r.estimable else math.inf,
-        "effect": lambda r: big(r.yi),
+        "spec": lambda i: i,
+        "year": lambda i: (rows[i].study.year is None, rows[i].study.year or 0, i),
+        "weight": lambda i: -rows[i].weight if rows[i].estimable else math.inf,
+        "effect": lambda i: big(rows[i].yi),
     }
-    key = keys[spec.order]
-    return tuple(rows if key is None else sorted(rows, key=key))
+    return sorted(range(len(rows)), key=keys[spec.order])
 
 
-def _effect_sizes(spec: AnalysisSpec, items: Sequence[tuple[Effect, Study, str]]):
+def _effect_sizes(spec: AnalysisSpec, items: Sequence[Item]):
     """yi, vi and a note per item (NaN where not estimable)."""
     effects = [e for e, _, _ in items]
     names = [e.study for e in effects]
-    if spec.measure == "HR":
+    if spec.data_kind == methods.HAZARD_RATIOS:
         yi, vi, notes = zip(*(_log_hazard_ratio(e) for e in effects), strict=True)
         yi, vi, notes = np.array(yi), np.array(vi), list(notes)
     else:
         z = spec.zero_cells
         counts = [[getattr(e, f) for e in effects] for f in COUNT_FIELDS]
-        measure = "PETO" if spec.method == "Peto" else spec.measure
+        measure = methods.method(spec.method).study_measure or spec.measure
         es = effect_sizes(*counts, measure, z.add, z.to, z.drop00, studies=names)
         yi, vi = es.yi, es.vi
         notes = [
@@ -264,42 +172,50 @@ def _log_hazard_ratio(e: Effect) -> tuple[float, float, str]:
     return float(es.yi[0]), float(es.vi[0]), note
 
 
-def pool_items(spec: AnalysisSpec, items, yi, vi) -> tuple[PooledResult | None, np.ndarray]:
-    """Pool ``items`` ((effect, study, group) with effect sizes ``yi``/``vi``) with the
-    spec's model: the result and per-item weights (percent). Inverse-variance models
-    fit the estimable items in their given order; MH and Peto take every table."""
+def _pool(spec: AnalysisSpec, items: Sequence[Item], yi, vi) -> tuple[PooledResult | None, list]:
+    """The spec's model fitted to ``items``, and the item index of each of its studies.
+
+    Methods that pool 2×2 tables (MH, Peto) take every table; the others the
+    estimable effect sizes, in the order given.
+    """
+    method = methods.method(spec.method)
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
-    weights = np.zeros(len(items))
-    if spec.method in ("MH", "Peto"):
+    if not ok.any():
+        return None, []
+    if method.tables:
         counts = [[getattr(e, f) for e, _, _ in items] for f in COUNT_FIELDS]
         z = spec.zero_cells
         kwargs = dict(add=z.add, to=z.to, drop00=z.drop00, level=spec.level)
-        if not ok.any():
-            return None, weights
-        if spec.method == "MH":
-            res = fit_mh(*counts, measure=spec.measure, **kwargs)
-        else:
-            res = fit_peto(*counts, **kwargs)
-        return res, np.nan_to_num(res.weights)
-    if not ok.any():
-        return None, weights
-    names = [e.study for (e, _, _), good in zip(items, ok, strict=True) if good]
-    res = fit(yi[ok], vi[ok], spec.method, spec.test, spec.level, studies=names)
-    weights[ok] = res.weights
-    return res, weights
+        if method.name == "MH":
+            return fit_mh(*counts, measure=spec.measure, **kwargs), list(range(len(items)))
+        return fit_peto(*counts, **kwargs), list(range(len(items)))
+    used = np.flatnonzero(ok).tolist()
+    names = [items[i][0].study for i in used]
+    return fit(yi[ok], vi[ok], spec.method, spec.test, spec.level, studies=names), used
 
 
 def _group(
-    spec: AnalysisSpec, name: str, items, yi, vi, notes, weights=None
+    spec: AnalysisSpec, name: str, items: Sequence[Item], yi, vi, notes, weights=None
 ) -> tuple[GroupResult, np.ndarray]:
-    """Pool one group; rows show ``weights`` when given (else the group's own)."""
-    result, own = pool_items(spec, items, yi, vi)
+    """Pool one group: rows in report order, the fit's studies in the same order.
+
+    Rows show ``weights`` when given (else the group's own); returns the group and
+    its own weights per item (percent, 0 where not pooled).
+    """
+    result, used = _pool(spec, items, yi, vi)
+    own = np.zeros(len(items))
+    if result is not None:
+        own[used] = np.nan_to_num(result.weights)
     shown = own if weights is None else weights
     rows = [
         StudyRow(e, s, g, float(y), float(v), float(w), note)
         for (e, s, g), y, v, w, note in zip(items, yi, vi, shown, notes, strict=True)
     ]
-    return GroupResult(name, _order(spec, rows), result), own
+    order = _order(spec, rows)
+    if result is not None:
+        position = {item: j for j, item in enumerate(used)}
+        result = result.take([position[i] for i in order if i in position])
+    return GroupResult(name, tuple(rows[i] for i in order), result), own
 
 
 def run_analysis(
@@ -345,7 +261,7 @@ def _difference(spec, groups, labels, yi, vi) -> SubgroupTest | None:
     if len(pooled) < 2:
         return None
     q, df, p = q_between([f.estimate for f in pooled], [f.se for f in pooled])
-    if spec.method in ("MH", "Peto"):
+    if methods.method(spec.method).tables:
         return SubgroupTest(q, df, p)
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     qm, _, qm_p, _ = common_tau2_test(yi[ok], vi[ok], labels[ok], spec.method, spec.test)
@@ -354,5 +270,5 @@ def _difference(spec, groups, labels, yi, vi) -> SubgroupTest | None:
 
 def available_subgroups(spec: AnalysisSpec, data: Extractions) -> list[str]:
     """The subgroup values present among the effects a spec selects, in file order."""
-    values = (_group_of(spec, e, data.study_of(e)) for e in data.for_spec(spec))
+    values = (_group_of(spec, e, data.study_of(e)) for e in spec.select(data))
     return [v for v in dict.fromkeys(values) if v]

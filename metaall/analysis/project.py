@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metaall.analysis import AnalysisResult, run_analysis, with_options
+from metaall.analysis.result import AnalysisResult
+from metaall.analysis.run import run_analysis, with_options
 from metaall.data import (
     AnalysisSpec,
     Extractions,

@@ -1,0 +1,129 @@
+"""What one run of an analysis spec produced: study rows, pooled groups, exclusions.
+
+:class:`AnalysisResult` is the single object every report, table and figure is drawn
+from. Rows are in report order (the spec's ``order``) and each group's fitted model
+holds its studies in that same order, so a view of the fit (leave-one-out,
+cumulative, influence) lines up with the rows without refitting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from metaall import methods
+from metaall.data import AnalysisSpec, Effect, Study
+from metaall.models import PooledResult
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One study's contribution: its extraction row, effect size and weight (percent).
+
+    ``yi``/``vi`` are NaN for a study that is shown but cannot give an estimate.
+    """
+
+    effect: Effect
+    study: Study
+    group: str
+    yi: float
+    vi: float
+    weight: float
+    note: str = ""
+
+    @property
+    def estimable(self) -> bool:
+        return math.isfinite(self.yi)
+
+    @property
+    def label(self) -> str:
+        return self.study.label or self.study.study
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """An effect that could not enter the analysis, and why."""
+
+    effect: Effect
+    study: Study
+    reason: str
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """Studies of one subgroup (or all of them) with their pooled result (None if k = 0).
+
+    ``fit`` holds the studies it pooled in the order of ``rows``: every row for
+    methods that pool the 2×2 tables (MH, Peto), the estimable rows otherwise.
+    """
+
+    name: str
+    rows: tuple[StudyRow, ...]
+    fit: PooledResult | None
+
+    @property
+    def total_weight(self) -> float:
+        return float(sum(r.weight for r in self.rows if r.estimable))
+
+    @property
+    def pooled_rows(self) -> tuple[StudyRow, ...]:
+        """The rows the fit holds, in the fit's order."""
+        if self.fit is not None and methods.method(self.fit.method).tables:
+            return self.rows
+        return tuple(r for r in self.rows if r.estimable)
+
+
+@dataclass(frozen=True)
+class SubgroupTest:
+    """Tests for subgroup differences (see :mod:`metaall.models.subgroups`)."""
+
+    Q: float
+    df: int
+    pval: float
+    QM_common_tau2: float | None = None
+    QM_common_tau2_pval: float | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything one run of a spec produced.
+
+    ``restricted_to`` is the subgroup the run was restricted to (None: all of them);
+    ``groups`` holds one pooled group per subgroup when the run compared subgroups,
+    ``overall`` all studies of the run, ``difference`` the test between the groups.
+    """
+
+    spec: AnalysisSpec
+    restricted_to: str | None
+    groups: tuple[GroupResult, ...]
+    overall: GroupResult
+    difference: SubgroupTest | None
+    excluded: tuple[Excluded, ...]
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    """What each subgroup tag means (from the vocabulary), for reports and figures."""
+
+    @property
+    def ratio(self) -> bool:
+        """True when effects are ratios pooled on the log scale."""
+        return methods.measure(self.spec.measure).log_scale
+
+    @property
+    def stem(self) -> str:
+        """File-name stem of this result's outputs: the analysis, then the subgroup."""
+        return self.spec.name + (f"_{self.restricted_to}" if self.restricted_to else "")
+
+    def display(self, value: float) -> float:
+        """A value on the analysis scale as readers see it (exp for ratios)."""
+        if not self.ratio:
+            return value
+        try:
+            return math.exp(value)
+        except OverflowError:
+            return math.inf
+
+    def to_frame(self):
+        """The study and pooled rows as a pandas DataFrame (for notebooks)."""
+        from metaall.reports.frames import to_frame
+
+        return to_frame(self)

@@ -1,0 +1,28 @@
+"""Heterogeneity statistics from Cochran's Q, shared by every model that reports them.
+
+For Q on df degrees of freedom (Higgins & Thompson 2002, Stat Med 21:1539; Cochrane
+Handbook v6.4 §10.10.2): I² = max(0, 100·(Q - df)/Q) percent, H² = Q/df, and the test
+of homogeneity P(χ²_df > Q). With no degrees of freedom (one informative study) there
+is no heterogeneity to measure: I² = 0, H² = 1, p = 1, as metafor reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metaall import distributions as dist
+
+
+def from_q(Q, df) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(I² in percent, H², p-value of Q) for arrays ``Q`` and ``df``."""
+    Q, df = np.asarray(Q, dtype=float), np.asarray(df)
+    informative = df > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        I2 = np.nan_to_num(np.maximum(0.0, 100 * (Q - df) / Q), nan=0.0)
+        H2 = Q / df
+    pval = dist.chi2_sf(Q, np.maximum(df, 1))
+    return (
+        np.where(informative, I2, 0.0),
+        np.where(informative, H2, 1.0),
+        np.where(informative, pval, 1.0),
+    )

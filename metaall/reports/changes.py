@@ -1,0 +1,71 @@
+"""What changed between two states of the evidence: the pooled result of every analysis
+and subgroup, and the studies left out, compared before and after.
+
+``metaall run`` keeps the summary of its last run in its manifest and reports the
+difference; ``metaall add`` shows the same lines for the trial it adds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from metaall.analysis import AnalysisResult, GroupResult
+from metaall.reports.records import clean
+from metaall.reports.text import fmt_ci
+
+SUMMARY_FIELDS = ("estimate", "ci_lb", "ci_ub", "tau2", "I2", "pval")
+
+
+def _groups(result: AnalysisResult) -> dict[str, GroupResult]:
+    return {"all": result.overall, **{g.name: g for g in result.groups}}
+
+
+def _entry(result: AnalysisResult, group: GroupResult) -> dict | None:
+    fit = group.fit
+    if fit is None:
+        return None
+    return {
+        "k": int(fit.k),
+        "rows": len(group.rows),
+        **{key: clean(getattr(fit, key)) for key in SUMMARY_FIELDS},
+        "shown": fmt_ci(result, fit.estimate, fit.ci_lb, fit.ci_ub),
+    }
+
+
+def summary(results: Iterable[AnalysisResult]) -> dict:
+    """Pooled results per analysis and subgroup (analysis scale, JSON-ready), and the
+    studies each analysis leaves out with the reason."""
+    return {
+        result.spec.name: {
+            "measure": result.spec.measure,
+            "groups": {name: _entry(result, g) for name, g in _groups(result).items()},
+            "excluded": [f"{x.study.label} not pooled: {x.reason}" for x in result.excluded],
+        }
+        for result in results
+    }
+
+
+def _shown(entry: Mapping | None) -> str:
+    return "no estimate" if entry is None else f"{entry['shown']} (k = {entry['k']})"
+
+
+def changes(previous: Mapping, current: Mapping) -> list[str]:
+    """Lines describing what changed between two summaries."""
+    lines = []
+    for name in sorted(set(previous) | set(current)):
+        if name not in previous:
+            lines.append(f"{name}: new analysis")
+            continue
+        if name not in current:
+            lines.append(f"{name}: analysis removed")
+            continue
+        old, new = previous[name]["groups"], current[name]["groups"]
+        for group in [*new, *(g for g in old if g not in new)]:
+            a, b = old.get(group), new.get(group)
+            if a != b:
+                lines.append(
+                    f"{name} [{group}]: {current[name]['measure']} {_shown(a)} -> {_shown(b)}"
+                )
+        known = set(previous[name].get("excluded", ()))
+        lines += [f"{name}: {x}" for x in current[name].get("excluded", ()) if x not in known]
+    return lines

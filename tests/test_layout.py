@@ -1,0 +1,100 @@
+"""The package layout reads as the data flow, with no import cycles.
+
+Layers, lowest first: the vocabulary and number formatting; the evidence base
+(``data``); effect sizes; models; diagnostics; running analyses; reports; figures;
+the command line. A module imports (at module level) only from its own layer or
+lower ones; imports inside functions (heavy or optional modules, views of a result)
+are not part of the layering.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "metaall"
+LAYERS = [
+    {"methods", "formatting", "distributions", "_version"},
+    {"data"},
+    {"effects"},
+    {"models"},
+    {"diagnostics"},
+    {"analysis"},
+    {"reports"},
+    {"figures"},
+    {"cli"},
+]
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path, modules: set[str]) -> set[str]:
+    """metaall modules imported at module level (not under TYPE_CHECKING)."""
+    found = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("metaall"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in modules else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("metaall"))
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    paths = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    return {
+        name: {m for m in _top_level_imports(path, set(paths)) if m in paths and m != name}
+        for name, path in paths.items()
+    }
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return len(LAYERS)  # metaall itself: the public face, above everything
+    return next(i for i, names in enumerate(LAYERS) if parts[1] in names)
+
+
+def test_every_module_belongs_to_a_layer():
+    for module in _graph():
+        assert _layer(module) <= len(LAYERS), module
+
+
+def test_no_module_imports_a_higher_layer():
+    upward = [
+        (module, imported)
+        for module, imports in _graph().items()
+        for imported in imports
+        if _layer(imported) > _layer(module)
+    ]
+    assert upward == []
+
+
+def test_no_import_cycles():
+    graph = _graph()
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*path[path.index(nxt) :], nxt] if nxt in path else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert cycles == []
+
+
+def test_the_graph_sees_real_imports():
+    graph = _graph()
+    assert "metaall.methods" in graph["metaall.data.specs"]
+    assert "metaall.analysis.result" in graph["metaall.analysis.run"]
