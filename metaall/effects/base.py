@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CORRECTION_TARGETS = ("only0", "all", "if0all", "none")
+from metaall.methods import ZERO_CELL_TARGETS
+
+CORRECTION_TARGETS = ZERO_CELL_TARGETS  # metafor's ``to`` values, owned by metaall.methods
 
 
 @dataclass(frozen=True)
