@@ -34,6 +34,7 @@ import numpy as np
 
 from metaall import distributions as dist
 from metaall.models.design import Batch
+from metaall.models.heterogeneity import from_q
 from metaall.models.result import squeeze
 from metaall.models.tau2 import estimate_tau2
 
@@ -192,16 +193,11 @@ def _heterogeneity(batch: Batch, method: str, tau2: np.ndarray) -> dict:
     fe = batch.wls(0.0)
     df = batch.k - batch.X.shape[1]
     QE = np.maximum(fe.rss, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "FE":
-            I2 = np.maximum(0.0, 100 * (QE - df) / QE)
-            I2 = np.nan_to_num(I2, nan=0.0)
-            H2 = QE / df
-        else:
-            vt = df / fe.tr_p
-            I2 = 100 * tau2 / (vt + tau2)
-            H2 = tau2 / vt + 1
-    return dict(QE=QE, QE_df=df, QE_pval=dist.chi2_sf(QE, df), I2=I2, H2=H2)
+    I2, H2, QE_pval = from_q(QE, df)
+    if method != "FE":
+        vt = df / fe.tr_p
+        I2, H2 = 100 * tau2 / (vt + tau2), tau2 / vt + 1
+    return dict(QE=QE, QE_df=df, QE_pval=QE_pval, I2=I2, H2=H2)
 
 
 def _pseudo_r2(batch: Batch, method: str, tau2: np.ndarray, tol) -> np.ndarray:

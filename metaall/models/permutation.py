@@ -39,6 +39,7 @@ from metaall.models.fit import FitResult
 from metaall.models.metareg import MetaRegressionResult, coefficient_tests
 
 COMPTOL = float(np.finfo(float).eps ** 0.5)  # metafor's control$comptol
+FAILED = "did not converge"  # in a tau² algorithm: where metafor's rma() stops with an error
 MAX_EXACT = 10_000_000  # distinct permutations an exact test may enumerate
 # permutations × studies fitted per batch: the tau² search evaluates 16 points per
 # data set at once, so chunks are small enough for those arrays to stay in cache
@@ -175,7 +176,7 @@ def permutation_test(
         Y, V = _permuted_data(y, v, X, rows, exact, rng)
         batch = Batch(Y, np.ascontiguousarray(V), np.ones(Y.shape, dtype=bool), design)
         stats_ = coefficient_tests(batch, result.method, result.test, result.level, result.tol)
-        failed = np.array(["did not converge" in a for a in stats_["algorithm"]], dtype=bool)
+        failed = np.array([FAILED in a for a in stats_["algorithm"]], dtype=bool)
         z_parts.append(np.where(failed[:, None], np.nan, stats_["zval"]))
         qm_parts.append(np.where(failed, np.nan, stats_["QM"]))
     zval_perm, QM_perm = np.concatenate(z_parts), np.concatenate(qm_parts)
