@@ -146,6 +146,12 @@ def bench_batch(args, use_r: bool) -> None:
         f"  metafor finished {done.sum():,}/{n:,}; max relative difference: "
         f"beta {rel[:, :3].max():.1e}, tau2 {rel[:, 3].max():.1e}"
     )
+    same_route = np.asarray(res.algorithm[:n])[done] == "Fisher scoring"
+    print(
+        f"  where both took Fisher scoring ({same_route.sum():,} fits): beta "
+        f"{rel[same_route, :3].max():.1e}, tau2 {rel[same_route, 3].max():.1e}; the other "
+        f"{(~same_route).sum()} took metaall's global-maximum route (see models.tau2)"
+    )
 
 
 def main() -> None:
