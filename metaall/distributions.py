@@ -11,9 +11,10 @@ Cochran's Q) therefore uses only the standard library and numpy:
   finite sums of Abramowitz & Stegun (1964) 26.4.4-26.4.5 (Poisson sums for even df,
   ``erfc`` plus a sum for odd df), evaluated in log space.
 
-The t and F distributions and chi-square quantiles (Hartung-Knapp, Q-profile,
-subgroup F tests) come from ``scipy.special``'s cephes routines, imported on first
-use. ``tests/test_distributions.py`` checks every function here against
+Chi-square quantiles for integer df (the Q-profile intervals every report shows)
+invert that exact survival function by bisection. The t and F distributions (Hartung-
+Knapp, subgroup F tests) come from ``scipy.special``'s cephes routines, imported on
+first use. ``tests/test_distributions.py`` checks every function here against
 ``scipy.special`` to 1e-13.
 """
 
@@ -103,8 +104,26 @@ def _special():
 
 
 def chi2_quantile(p, df):
-    """The p-quantile of χ²_df."""
-    return _special().chdtri(df, 1 - np.asarray(p, dtype=float))
+    """The p-quantile of χ²_df: for integer df and 10⁻⁴ ≤ p < 1 by bisection on the
+    exact survival function above (relative error below 10⁻¹¹, so the Q-profile
+    intervals every report shows need no scipy); otherwise scipy's ``chdtri`` (the
+    bisection on 1 - p loses digits as p → 0)."""
+    p, df = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(df, dtype=float))
+    exact = np.all(df == np.round(df)) and np.all(df >= 1) and np.all((p >= 1e-4) & (p < 1))
+    if not exact:
+        return _special().chdtri(df, 1 - p)
+    target = 1 - p
+    lo = np.zeros(p.shape)
+    hi = df + 10 * np.sqrt(2 * df) + 50
+    while np.any(small := chi2_sf(hi, df) > target):
+        hi = np.where(small, 2 * hi, hi)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        above = chi2_sf(mid, df) > target
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+        if np.all(hi - lo <= 4 * np.finfo(float).eps * hi):
+            break
+    return _out((lo + hi) / 2)
 
 
 def t_quantile(p, df):

@@ -168,14 +168,46 @@ TESTS: Mapping[str, Test] = _table(
     ),
 )
 
+
+@dataclass(frozen=True)
+class PredictionInterval:
+    """How the interval for a new study's true effect is computed."""
+
+    name: str
+    label: str
+    reference: str
+    aliases: tuple[str, ...] = ()
+
+
+PREDICTION_INTERVALS: Mapping[str, PredictionInterval] = _table(
+    PredictionInterval(
+        "metafor",
+        "estimate ± c·√(se² + τ²), c the quantile of the CI (z; t(k-1) under Hartung-Knapp)",
+        "Riley, Higgins & Deeks 2011, BMJ 342:d549 (metafor predict())",
+        aliases=("z",),
+    ),
+    PredictionInterval(
+        "higgins",
+        "estimate ± t(k-2)·√(se² + τ²)",
+        "Higgins, Thompson & Spiegelhalter 2009, J R Stat Soc A 172:137",
+        aliases=("t", "t(k-2)"),
+    ),
+)
+
 DEFAULT_METHOD = "REML"
 DEFAULT_TEST = "z"
+DEFAULT_PREDICTION = "metafor"
 
 ZERO_CELL_TARGETS = ("only0", "all", "if0all", "none")
 """metafor's ``to``: which 2×2 tables get the continuity correction ``add``."""
 
 _KINDS: Mapping[str, Mapping] = MappingProxyType(
-    {"measure": MEASURES, "method": METHODS, "test": TESTS}
+    {
+        "measure": MEASURES,
+        "method": METHODS,
+        "test": TESTS,
+        "prediction interval": PREDICTION_INTERVALS,
+    }
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
@@ -63,7 +65,11 @@ def test_pool_mrd_neg_text_reads_like_revman(project):
     # metafor: rma(measure="RR", ai, n1i, ci, n2i, method="REML") on the six studies
     assert "0.32 [0.21, 0.49]" in out
     assert "Prediction interval: [0.18, 0.57]" in out
-    assert "tau² = 0.0387; I² = 13.2%; H² = 1.15; Q = 5.82, df = 5, p = 0.32" in out
+    # metafor: confint(rma(...)): tau² [0.0000, 2.9021], I² [0.0%, 91.9%] (Q-profile)
+    assert (
+        "tau² = 0.0387 [0.0000, 2.9021]; I² = 13.2% [0.0%, 91.9%]; H² = 1.15; "
+        "Q = 5.82, df = 5, p = 0.32"
+    ) in out
     assert "Test for overall effect: z = -5.29, p < 0.0001" in out
     assert "* NCT01593696: 0.5 added to each cell" in out
     for line in (
@@ -163,13 +169,50 @@ def test_pool_overrides_are_applied_and_reported(project):
     assert f"[{math.exp(hk.ci_lb):.2f}, {math.exp(hk.ci_ub):.2f}]" in text
 
 
-def test_pool_csv_and_markdown(project):
-    csv_out = invoke(project, "pool", "relapse", "--subgroup", "mrd_neg", "--format", "csv").output
-    lines = csv_out.splitlines()
+def test_pool_records_keep_every_per_study_field(project):
+    args = ("pool", "relapse", "--subgroup", "mrd_neg", "--format", "records")
+    lines = invoke(project, *args).output.splitlines()
     assert lines[0].startswith("row,study,label,year,group,events_t,n_t,events_c,n_c,yi,vi,weight")
     assert len(lines) == 1 + 6 + 1 and lines[-1].startswith("overall,")
-    md = invoke(project, "pool", "relapse", "--subgroup", "mrd_neg", "--format", "markdown").output
-    assert md.startswith("| row | study |") and "| overall |" in md
+
+
+def test_pool_csv_and_markdown_are_the_manuscript_table(project):
+    args = ("pool", "relapse", "--subgroup", "mrd_neg")
+    rows = list(csv.reader(io.StringIO(invoke(project, *args, "--format", "csv").output)))
+    assert rows[0] == ["Study", "HSCT events/N", "No HSCT events/N", "Weight", "RR [95% CI]"]
+    assert rows[1] == ["Park et al. (NCT01044069)", "6/16", "10/16", "25.8%", "0.60 [0.29, 1.25]"]
+    assert rows[7][:5] == [
+        "Subtotal mrd_neg (random effects, REML tau²)",
+        "24/131",
+        "107/167",
+        "100.0%",
+        "0.32 [0.21, 0.49]",
+    ]
+    assert rows[8][0] == "Prediction interval: [0.18, 0.57]"
+    assert rows[-1][0] == "* NCT01593696: 0.5 added to each cell"
+    md = invoke(project, *args, "--format", "markdown").output
+    assert md.startswith("| Study | HSCT events/N | No HSCT events/N | Weight | RR [95% CI] |")
+    assert "| Zhao et al. 2020 (haplo-HSCT after CAR-T) | 11/55 | 44/67 | 39.0% |" in md
+    whole = invoke(project, "pool", "relapse", "--format", "csv").output
+    assert "Test for subgroup differences: Q = " in whole
+
+
+def test_pool_docx_is_a_word_table_of_the_same_rows(project, tmp_path):
+    docx = pytest.importorskip("docx")
+    target = tmp_path / "relapse.docx"
+    args = ("pool", "relapse", "--subgroup", "mrd_neg", "--format", "docx")
+    assert invoke(project, *args).exit_code == 2  # binary: needs -o
+    assert invoke(project, *args, "-o", str(target)).exit_code == 0
+    table = docx.Document(str(target)).tables[0]
+    cells = [[c.text for c in row.cells] for row in table.rows]
+    assert cells[0][1] == "HSCT\nevents/N" and cells[1][4] == "0.60 [0.29, 1.25]"
+    assert cells[7][0] == "Subtotal mrd_neg (random effects, REML tau²)"
+    first = target.read_bytes()
+    target.unlink()
+    invoke(project, *args, "-o", str(target))
+    assert target.read_bytes() == first  # deterministic
+    again = invoke(project, *args, "-o", str(target))
+    assert again.exit_code == 1 and "refusing to overwrite" in again.output
 
 
 def test_pool_lists_studies_that_cannot_enter(project):

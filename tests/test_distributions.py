@@ -37,3 +37,18 @@ def test_normal_matches_scipy_in_the_tails():
     np.testing.assert_allclose(dist.norm_quantile(p), special.ndtri(p), rtol=1e-13, atol=1e-15)
     assert dist.norm_quantile(0.975) == pytest.approx(1.959963984540054, rel=1e-15)
     assert dist.norm_quantile(0.0) == -np.inf and np.isnan(dist.norm_quantile(np.nan))
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 5, 10, 17, 100, 999])
+def test_chi2_quantile_matches_scipy_without_importing_it(df):
+    p = np.array([1e-4, 0.001, 0.025, 0.05, 0.5, 0.95, 0.975, 0.999, 1 - 1e-10])
+    got = dist.chi2_quantile(p, df)
+    np.testing.assert_allclose(got, special.chdtri(df, 1 - p), rtol=1e-11)
+    np.testing.assert_allclose(dist.chi2_sf(got, df), 1 - p, rtol=1e-11)
+    tiny = dist.chi2_quantile(1e-10, df)  # below 1e-4: scipy's routine
+    assert tiny == pytest.approx(special.chdtri(df, 1 - 1e-10), rel=1e-14)
+
+
+def test_chi2_quantile_vectorised_over_df():
+    df = np.array([1, 4, 40])
+    np.testing.assert_allclose(dist.chi2_quantile(0.975, df), special.chdtri(df, 0.025), rtol=1e-12)

@@ -61,7 +61,8 @@ def plain(text: str) -> str:
 
 
 def joined(fig) -> str:
-    return plain(" ".join(svg_texts(fig)))
+    """The figure's text; a label wrapped after a slash or hyphen is joined again."""
+    return re.sub(r"([/-]) (?=\S)", r"\1", plain(" ".join(svg_texts(fig))))
 
 
 # ------------------------------------------------------------------ what the forest shows
@@ -77,7 +78,7 @@ def test_svg_text_has_every_label_pooled_row_statistics_and_favours(name, subgro
     total = chosen.pooled_label(True, res.spec.level)
     assert total in text
     fit = res.overall.fit
-    assert plain(chosen.heterogeneity_line(fit)) in text
+    assert plain(chosen.heterogeneity_line(fit, res.overall.heterogeneity)) in text
     assert plain(chosen.overall_line(fit)) in text
     for label in res.spec.favours:
         assert plain(chosen.spell(label)) in text
@@ -101,12 +102,18 @@ def test_forest_numbers_are_the_numbers_metaall_pool_prints():
     assert len(rows) == 12 + 4 + 1  # studies, subtotals, total
     for _, _, weight, ci in rows:
         assert f"{weight} {ci}" in text
-    het = re.compile(r"tau² = (\S+); I² = (\S+)%; H² = \S+; Q = (\S+), df = (\d+), p ([<=]) (\S+)")
+    het = re.compile(
+        r"tau² = (\S+) (\[\S+, \S+\]); I² = (\S+)% \[(\S+)%, (\S+)%\]; H² = \S+; "
+        r"Q = (\S+), df = (\d+), p ([<=]) (\S+)"
+    )
     hets = het.findall(report)
     assert len(hets) == 4  # and one subgroup of one study: not applicable
     assert "Heterogeneity: not applicable" in report and "Heterogeneity: Not applicable" in text
-    for tau2, i2, q, df, sign, p in hets:
-        assert f"Tau² = {tau2}; Chi² = {q}, df = {df} (P {sign} {p}); I² = {i2}%" in text
+    for tau2, tau2_ci, i2, i2_lo, i2_hi, q, df, sign, p in hets:  # with Q-profile intervals
+        assert (
+            f"Tau² = {tau2} {tau2_ci}; Chi² = {q}, df = {df} (P {sign} {p}); "
+            f"I² = {i2}% [{i2_lo}%, {i2_hi}%]"
+        ) in text
     tests = re.findall(r"Test for overall effect: z = (\S+), p ([<=]) (\S+)", report)
     assert len(tests) == 5
     for z, sign, p in tests:
@@ -205,9 +212,39 @@ def test_ratio_axis_is_log_and_symmetric_about_one():
     assert covering_scale([0.18, 0.43], log=True, beyond_null=True).hi == 2.0
 
 
-def test_too_narrow_a_width_fails_loudly_with_the_width_needed():
-    with pytest.raises(ValueError, match=r"at least \d+ mm wide"):
-        forest_plot(result("relapse"), width="single")
+def test_too_narrow_a_width_fails_loudly_with_the_width_needed_and_the_way_out():
+    with pytest.raises(ValueError, match=r"at least \d+ mm wide.*try .*--columns effect"):
+        forest_plot(result("relapse"), width=60)
+    with pytest.raises(ValueError, match=r"at least \d+ mm wide at 7 pt.*--font-size 6"):
+        forest_plot(result("relapse"), width="single", columns=("counts", "weight", "effect"))
+
+
+@pytest.mark.parametrize("style", ["revman", "jama", "bmj"])
+@pytest.mark.parametrize(
+    ("name", "subgroup"), [("relapse", None), ("relapse", "mrd_neg"), ("os", None)]
+)
+def test_one_journal_column_fits_at_six_points_or_more(name, subgroup, style):
+    res = result(name, subgroup)
+    fig = forest_plot(res, style=style, width="single")
+    assert fig.get_figwidth() * 72 == pytest.approx(85 * PT_PER_MM)
+    sizes = {round(t.get_fontsize(), 3) for t in _texts(fig)}
+    assert min(sizes) >= 6.0
+    assert _overlaps(fig) == []
+    text = joined(fig)
+    squeezed = text.replace(" ", "")  # labels wrap onto several lines in one column
+    for row in res.overall.rows:
+        assert plain(row.label).replace(" ", "") in squeezed
+    weights = any(t.startswith("Weight") for t in svg_texts(fig))
+    assert weights != ("Square areas are proportional to the studies' weights." in text)
+
+
+def test_columns_choose_what_stands_beside_the_labels():
+    res = result("relapse", "mrd_neg")
+    effect_only = joined(forest_plot(res, columns=("effect",)))
+    assert "0.60 [0.29, 1.25]" in effect_only and "25.8%" not in effect_only
+    assert "Events" not in effect_only
+    with pytest.raises(ValueError, match="unknown column 'weights'"):
+        forest_plot(res, columns=("weights",))
 
 
 # ------------------------------------------------------------------ layout

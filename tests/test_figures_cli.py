@@ -86,7 +86,7 @@ def test_forest_options_reach_the_figure(tmp_path: Path):
     ("args", "message"),
     [
         (["forest", "relapse", "-o", "forest.docx"], "cannot tell the format"),
-        (["forest", "relapse", "--width", "single", "-o", "f.pdf"], "at least"),
+        (["forest", "relapse", "--width", "60", "-o", "f.pdf"], "at least"),
         (["forest", "relapse", "--width", "wide", "-o", "f.pdf"], "width must be"),
         (["forest", "nope", "-o", "f.pdf"], "no analysis 'nope'"),
         (["forest", "relapse", "--subgroup", "zz", "-o", "f.pdf"], "no subgroup 'zz'"),

@@ -69,7 +69,7 @@ def test_relapse_spec_is_the_primary_analysis() -> None:
         favours=("Favours HSCT", "Favours no HSCT"),
         arm_labels=("HSCT", "No HSCT"),
         order="spec",
-        prediction_interval=True,
+        prediction_interval="metafor",
         path=str(REPO / "analyses" / "relapse.yaml"),
     )
     populations = {effect.population for effect in spec.select(DATA) if effect.has_counts}
@@ -108,7 +108,7 @@ def test_defaults(tmp_path: Path) -> None:
     )
     assert spec.zero_cells == ZeroCells(0.5, "only0", True)
     assert (spec.subgroup_by, dict(spec.include), spec.order) == ("population", {}, "spec")
-    assert spec.prediction_interval is True and methods.method(spec.method).random_effects
+    assert spec.prediction_interval == "metafor" and methods.method(spec.method).random_effects
 
 
 def test_subgroups_can_be_switched_off(tmp_path: Path) -> None:
@@ -184,7 +184,12 @@ CASES = [
         "order",
         "'alphabetical' is not one of: spec, year, weight, effect",
     ),
-    ("prediction_interval: 1\n", 4, "prediction_interval", "expected true or false, got 1"),
+    (
+        "prediction_interval: 1\n",
+        4,
+        "prediction_interval",
+        "unknown prediction interval 1; use one of metafor, higgins",
+    ),
     ("title: ''\n", 4, "title", "expected non-empty text"),
     ("measure: HR\n", 4, "measure", "duplicate key"),
 ]

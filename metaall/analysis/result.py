@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from metaall import methods
 from metaall.data import AnalysisSpec, Effect, Study
-from metaall.models import PooledResult
+from metaall.models import HeterogeneityCI, PooledResult
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,19 @@ class GroupResult:
     name: str
     rows: tuple[StudyRow, ...]
     fit: PooledResult | None
+    heterogeneity: HeterogeneityCI | None = None
+    """Q-profile intervals for tau², I² and H² (random-effects fits of k ≥ 2)."""
+    prediction: tuple[float, float] | None = None
+    """The prediction interval the spec asks for (None: not asked for, or undefined)."""
 
     @property
     def total_weight(self) -> float:
         return float(sum(r.weight for r in self.rows if r.estimable))
+
+    @property
+    def estimable(self) -> bool:
+        """True when the group has a finite pooled estimate."""
+        return self.fit is not None and math.isfinite(self.fit.estimate)
 
     @property
     def pooled_rows(self) -> tuple[StudyRow, ...]:
@@ -107,6 +116,12 @@ class AnalysisResult:
     def ratio(self) -> bool:
         """True when effects are ratios pooled on the log scale."""
         return methods.measure(self.spec.measure).log_scale
+
+    @property
+    def not_compared(self) -> tuple[str, ...]:
+        """Subgroups without a pooled estimate, which the test for subgroup differences
+        leaves out."""
+        return tuple(g.name for g in self.groups if not g.estimable)
 
     @property
     def stem(self) -> str:

@@ -25,7 +25,7 @@ from metaall.analysis.result import (
 from metaall.data import COUNT_FIELDS, AnalysisSpec, Effect, Extractions, Study, ZeroCells
 from metaall.data.specs import ORDERS
 from metaall.effects import effect_sizes, hr_from_ci, hr_from_p
-from metaall.models import PooledResult, fit, fit_mh, fit_peto
+from metaall.models import FitResult, PooledResult, fit, fit_mh, fit_peto
 from metaall.models.subgroups import common_tau2_test, q_between
 
 NOT_ESTIMABLE = "not estimable: no events in either arm"
@@ -43,10 +43,17 @@ def with_options(
     to: str | None = None,
     drop00: bool | None = None,
     order: str | None = None,
+    prediction: str | None = None,
 ) -> AnalysisSpec:
     """The spec with overrides applied (None keeps the spec's value); names are looked
-    up in :mod:`metaall.methods`; ``ValueError`` if the settings do not fit together."""
+    up in :mod:`metaall.methods`; ``ValueError`` if the settings do not fit together.
+    ``prediction`` is a prediction-interval method, or ``"none"`` for no interval."""
     z = spec.zero_cells
+    interval = spec.prediction_interval
+    if prediction is not None:
+        interval = (
+            None if prediction == "none" else methods.lookup("prediction interval", prediction).name
+        )
     new = replace(
         spec,
         measure=methods.measure(measure or spec.measure).name,
@@ -54,6 +61,7 @@ def with_options(
         test=methods.ci_method(test or spec.test).name,
         level=spec.level if level is None else level,
         order=order or spec.order,
+        prediction_interval=interval,
         zero_cells=ZeroCells(
             add=z.add if add is None else add,
             to=to or z.to,
@@ -212,10 +220,16 @@ def _group(
         for (e, s, g), y, v, w, note in zip(items, yi, vi, shown, notes, strict=True)
     ]
     order = _order(spec, rows)
-    if result is not None:
-        position = {item: j for j, item in enumerate(used)}
-        result = result.take([position[i] for i in order if i in position])
-    return GroupResult(name, tuple(rows[i] for i in order), result), own
+    if result is None:
+        return GroupResult(name, tuple(rows[i] for i in order), None), own
+    position = {item: j for j, item in enumerate(used)}
+    result = result.take([position[i] for i in order if i in position])
+    heterogeneity = None
+    if isinstance(result, FitResult) and result.method != "FE" and result.k >= 2:
+        heterogeneity = result.confint()
+    prediction = result.prediction(spec.prediction_interval) if spec.prediction_interval else None
+    rows_in_order = tuple(rows[i] for i in order)
+    return GroupResult(name, rows_in_order, result, heterogeneity, prediction), own
 
 
 def run_analysis(
@@ -257,7 +271,7 @@ def run_analysis(
 
 
 def _difference(spec, groups, labels, yi, vi) -> SubgroupTest | None:
-    pooled = [g.fit for g in groups if g.fit is not None and math.isfinite(g.fit.estimate)]
+    pooled = [g.fit for g in groups if g.estimable]
     if len(pooled) < 2:
         return None
     q, df, p = q_between([f.estimate for f in pooled], [f.se for f in pooled])

@@ -90,6 +90,13 @@ def model_options(command):
                 type=click.FloatRange(0, 1, min_open=True, max_open=True),
                 help="Confidence level, e.g. 0.95.",
             ),
+            click.option(
+                "--pi",
+                "prediction",
+                type=click.Choice([*methods.PREDICTION_INTERVALS, "none"], case_sensitive=False),
+                help="Prediction interval: metafor (z, or t(k-1) with knha), higgins "
+                "(t(k-2), Higgins et al. 2009) or none.",
+            ),
             click.option("--add", type=click.FloatRange(0), help="Continuity correction per cell."),
             click.option(
                 "--to",
@@ -105,7 +112,17 @@ def model_options(command):
     )
 
 
-MODEL_OPTIONS = ("measure", "method", "test", "level", "add", "to", "drop00", "order")
+MODEL_OPTIONS = (
+    "measure",
+    "method",
+    "test",
+    "level",
+    "add",
+    "to",
+    "drop00",
+    "order",
+    "prediction",
+)
 
 
 def overrides(options: dict) -> dict:

@@ -57,11 +57,17 @@ def _save(draw, output: Path, dpi: int, overwrite: bool) -> None:
     type=click.Choice(ORDERS),
     help="Study order within each subgroup (default: the spec's order).",
 )
+@click.option(
+    "--columns",
+    metavar="LIST",
+    help="Columns beside the labels, comma-separated from: counts, weight, effect "
+    "(default: all that fit the width; a single column merges counts and drops weight).",
+)
 @_output_options
 @figure_options("double")
 @model_options
 @pass_project
-def forest(project, analysis, subgroup, output, overwrite, **options):
+def forest(project, analysis, subgroup, columns, output, overwrite, **options):
     """Forest plot of ANALYSIS: studies, subgroup and overall diamonds, prediction
     interval, heterogeneity, tests, "favours" labels.
 
@@ -69,13 +75,15 @@ def forest(project, analysis, subgroup, output, overwrite, **options):
     Examples:
       metaall forest relapse -o relapse_forest.pdf
       metaall forest relapse --subgroup mrd_neg --style bmj -o mrd_neg.svg
+      metaall forest relapse --subgroup mrd_neg --width single -o mrd_neg_1col.pdf
       metaall forest os --order weight --width 160 --dpi 600 -o os.tiff
     """
     from metaall.figures.forest import forest_plot
 
     look = settings_from(options)
+    shown = None if columns is None else tuple(c.strip() for c in columns.split(",") if c.strip())
     result = analyse(project, analysis, subgroup, options)
-    _save(lambda: forest_plot(result, look), output, look.dpi, overwrite)
+    _save(lambda: forest_plot(result, look, shown), output, look.dpi, overwrite)
 
 
 @click.command()

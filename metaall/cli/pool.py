@@ -10,7 +10,6 @@ from metaall.analysis import AnalysisResult, run_analysis, with_options
 from metaall.cli.common import (
     Project,
     analyse,
-    format_option,
     model_options,
     overrides,
     pass_project,
@@ -18,19 +17,30 @@ from metaall.cli.common import (
     usage_errors,
 )
 from metaall.data.adhoc import load_adhoc
+from metaall.data.writing import write_atomic
 from metaall.reports.records import analysis_record, table_rows
+from metaall.reports.table import result_table, table_records
 from metaall.reports.tables import to_csv, to_json, to_markdown
 from metaall.reports.text import render_text
 
+POOL_FORMATS = ("text", "json", "csv", "markdown", "docx", "records")
 
-def render(result: AnalysisResult, fmt: str) -> str:
-    """The report of one analysis in ``fmt`` (text, json, csv, markdown)."""
+
+def render(result: AnalysisResult, fmt: str) -> str | bytes:
+    """The report of one analysis in ``fmt``: the text report; the JSON document; the
+    result table (ratio scale, as in a manuscript) as CSV, Markdown or Word; or
+    ``records``, every per-study record on the analysis scale as CSV."""
     if fmt == "json":
         return to_json(analysis_record(result))
-    if fmt == "csv":
+    if fmt == "records":
         return to_csv(table_rows(result))
-    if fmt == "markdown":
-        return to_markdown(table_rows(result))
+    if fmt in ("csv", "markdown"):
+        records = table_records(result_table(result))
+        return to_csv(records) if fmt == "csv" else to_markdown(records)
+    if fmt == "docx":
+        from metaall.reports.docx import table_docx
+
+        return table_docx(result_table(result))
     return render_text(result)
 
 
@@ -45,9 +55,23 @@ def render(result: AnalysisResult, fmt: str) -> str:
     "instead of an analysis from extractions/.",
 )
 @model_options
-@format_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(POOL_FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people; json for pipelines; csv, markdown or docx: the result table "
+    "as in a manuscript (ratio scale); records: every per-study record (analysis scale).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of the terminal (needed for docx).",
+)
 @pass_project
-def pool(project: Project, analysis, subgroup, data_file, fmt, **options) -> None:
+def pool(project: Project, analysis, subgroup, data_file, fmt, output, **options) -> None:
     """Pool ANALYSIS (a spec in analyses/) and print studies, pooled effect, heterogeneity.
 
     Without --subgroup every subgroup is pooled, then all studies, with the test for
@@ -59,6 +83,7 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, **options) -> Non
       metaall pool relapse --subgroup mrd_neg
       metaall pool relapse --method DL --ci hk --format json
       metaall pool --data trials.csv --measure OR --method MH
+      metaall pool relapse --format docx -o relapse_table.docx
     """
     if data_file is not None and analysis:
         raise click.UsageError("give either ANALYSIS or --data, not both")
@@ -74,4 +99,15 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, **options) -> Non
             return run_analysis(with_options(spec, **overrides(options)), data, subgroup)
 
         result = usage_errors(adhoc)
-    click.echo(render(result, fmt), nl=False)
+    report = render(result, fmt)
+    if output is None:
+        if isinstance(report, bytes):
+            raise click.UsageError("--format docx writes a file: give -o FILE.docx")
+        click.echo(report, nl=False)
+        return
+    data = report if isinstance(report, bytes) else report.encode("utf-8")
+    try:
+        write_atomic(output, data, overwrite=False)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {output}")

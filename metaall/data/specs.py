@@ -22,7 +22,7 @@ import yaml
 from metaall import methods
 from metaall.data.errors import DataError
 from metaall.data.model import Effect, Extractions, Vocabulary
-from metaall.methods import DEFAULT_METHOD, DEFAULT_TEST, ZERO_CELL_TARGETS
+from metaall.methods import DEFAULT_METHOD, DEFAULT_PREDICTION, DEFAULT_TEST, ZERO_CELL_TARGETS
 
 ORDERS = ("spec", "year", "weight", "effect")
 SELECTABLE_FIELDS = ("study", "population", "design", "disease", "country")
@@ -76,7 +76,8 @@ class AnalysisSpec:
     favours: tuple[str, str] = ("Favours experimental", "Favours control")
     arm_labels: tuple[str, str] = ("Experimental", "Control")
     order: str = "spec"
-    prediction_interval: bool = True
+    prediction_interval: str | None = DEFAULT_PREDICTION
+    """How the prediction interval is computed (see metaall.methods), None: not shown."""
     path: str = ""
 
     @property
@@ -208,6 +209,13 @@ def _include(spec: _Spec, value: object, vocabulary: Vocabulary) -> dict[str, tu
     return include
 
 
+def _prediction(spec: _Spec, value: object) -> str | None:
+    """``true`` (metafor's interval), ``false`` (none) or the name of an interval."""
+    if isinstance(value, bool):
+        return DEFAULT_PREDICTION if value else None
+    return spec.named("prediction_interval", value, "prediction interval")
+
+
 def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
     spec = _Spec(path)
     data = spec.data
@@ -247,9 +255,7 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
             else default.arm_labels
         ),
         order=spec.choice("order", data.get("order", default.order), ORDERS),
-        prediction_interval=spec.flag(
-            "prediction_interval", data.get("prediction_interval", default.prediction_interval)
-        ),
+        prediction_interval=_prediction(spec, data.get("prediction_interval", True)),
         path=str(path),
     )
 

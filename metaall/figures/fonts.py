@@ -70,11 +70,45 @@ def _break_word(word: str, width: float, prop: FontProperties) -> list[str]:
 
 
 def wrap(text: str, width: float, prop: FontProperties) -> list[str]:
-    """``text`` broken into lines no wider than ``width`` points, at spaces (a word
-    longer than a line is cut between characters)."""
+    """``text`` broken into lines no wider than ``width`` points: between phrases
+    (after "; ") where the phrases fit, else at spaces (a word longer than a line is cut
+    between characters), so "Chi² = 5.82, df = 5" is not split from its number."""
+    phrases = text.split("; ")
+    if len(phrases) > 1:
+        lines: list[str] = []
+        for phrase in phrases:
+            last = phrase is phrases[-1]
+            piece = phrase if last else f"{phrase};"
+            candidate = f"{lines[-1]} {piece}" if lines else piece
+            if lines and text_width(candidate, prop) <= width + 1e-6:
+                lines[-1] = candidate
+            elif text_width(piece, prop) <= width + 1e-6:
+                lines.append(piece)
+            else:
+                lines += _wrap_words(piece, width, prop)
+        return lines
+    return _wrap_words(text, width, prop)
+
+
+def _words(text: str) -> list[str]:
+    """Words of ``text``, with "=", "<" and ">" kept between their neighbours
+    ("P = 0.74" never breaks)."""
+    words: list[str] = []
+    glue = False
+    for word in text.split(" "):
+        if words and (glue or word in ("=", "<", ">")):
+            words[-1] = f"{words[-1]} {word}"
+        else:
+            words.append(word)
+        glue = word in ("=", "<", ">")
+    return words
+
+
+def _wrap_words(text: str, width: float, prop: FontProperties) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width`` points."""
     lines: list[str] = []
     line = ""
-    for word in text.split(" "):
+    for word in _words(text):
         candidate = f"{line} {word}" if line else word
         if text_width(candidate, prop) <= width + 1e-6:
             line = candidate

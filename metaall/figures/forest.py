@@ -11,24 +11,56 @@ one ``metaall pool`` prints (same result object, same formatting functions).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from matplotlib.figure import Figure
 
 from metaall import distributions as dist
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
-from metaall.figures.panel import Column, Mark, Panel, Row, draw_panel
+from metaall.figures.panel import GAP, Column, Mark, Panel, Row, TooNarrow, draw_panel
 from metaall.figures.scale import symmetric_scale
-from metaall.figures.settings import FigureSettings, figure_settings
+from metaall.figures.settings import (
+    DEFAULT_FONT_SIZE,
+    SMALLEST_FONT_SIZE,
+    FigureSettings,
+    figure_settings,
+)
 from metaall.figures.style import Style, get_style, num
 
 NOTE_MARKS = "*†‡§¶"
 ARMS = ("t", "c")
 
 
-def _columns(result: AnalysisResult, style: Style) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
+COLUMNS = ("counts", "weight", "effect")
+"""Column sets a forest plot can show beside the study labels and the graph: the data
+per arm (events/total, or log HR and SE), the weight, the effect with its CI as text."""
+
+
+COMPACT_GAP = 0.75  # between columns of the single-column layout (em)
+
+
+def compact(style: Style) -> Style:
+    """The style for a single journal column: each arm's events and total in one "n/N"
+    column (RevMan's four count columns become two) and the effect heading without the
+    method (the model is stated under the plot)."""
+    return replace(
+        style,
+        study_header="Study",
+        split_counts=False,
+        counts_group="",
+        count_header="{arm}\nn/N",
+        method_in_header=False,
+    )
+
+
+def _columns(
+    result: AnalysisResult, style: Style, shown: tuple[str, ...] = COLUMNS
+) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
     spec = result.spec
     data: list[Column] = []
-    if not spec.counts:
+    if "counts" not in shown:
+        pass
+    elif not spec.counts:
         if style.split_counts:  # RevMan's generic inverse-variance columns
             data = [Column("log", "log[Hazard Ratio]"), Column("se", "SE")]
     else:
@@ -47,9 +79,10 @@ def _columns(result: AnalysisResult, style: Style) -> tuple[tuple[Column, ...], 
             "effect", style.effect_header(spec.measure, spec.method, spec.level), "left"
         ),
     }
+    end = {key: col for key, col in end.items() if key in shown}
     left = [Column("study", style.study_header, "left"), *data]
     left += [col for key, col in end.items() if key not in style.right]
-    return tuple(left), tuple(end[key] for key in style.right)
+    return tuple(left), tuple(end[key] for key in style.right if key in end)
 
 
 def _per_arm(prefix: str, values: tuple) -> dict[str, str]:
@@ -105,7 +138,7 @@ class _Builder:
             totals = tuple(sum(getattr(r.effect, f"n_{a}") for r in group.rows) for a in ARMS)
             split = style.split_counts  # RevMan: totals here, events on their own row
             cells |= _per_arm("total", totals) if split else _count_cells(style, events, totals)
-        if fit is None:
+        if not group.estimable:
             return [Row(cells | {"effect": "Not estimable"}, bold=True)]
         cells |= {
             "weight": style.weight(group.total_weight),
@@ -126,13 +159,14 @@ class _Builder:
         ]
         if self.counts and style.split_counts:
             rows.append(Row({"study": "Total events"} | _per_arm("events", events)))
-        if spec.prediction_interval and fit.k > 1 and math.isfinite(fit.pi_lb):
-            lo, hi = d(fit.pi_lb), d(fit.pi_ub)
+        if group.prediction is not None:
+            lo, hi = (d(x) for x in group.prediction)
             mark = Mark("interval", d(fit.estimate), lo, hi)
-            rows.append(
-                Row({"study": "Prediction interval", "effect": style.bounds(lo, hi)}, mark=mark)
-            )
-        rows.append(Row(line=style.heterogeneity_line(fit)))
+            label = "Prediction interval"
+            if spec.prediction_interval == "higgins":
+                label += " (t, k−2 df)"
+            rows.append(Row({"study": label, "effect": style.bounds(lo, hi)}, mark=mark))
+        rows.append(Row(line=style.heterogeneity_line(fit, group.heterogeneity)))
         rows.append(Row(line=style.overall_line(fit)))
         return rows
 
@@ -157,7 +191,8 @@ class _Builder:
         rows.append(Row(total[0].cells, bold=True, mark=total[0].mark, space_before=0.35))
         rows += total[1:]
         if result.difference is not None:
-            rows.append(Row(line=self.style.subgroup_line(result.difference)))
+            line = self.style.subgroup_line(result.difference, result.not_compared)
+            rows.append(Row(line=line))
         return rows
 
     def notes(self) -> list[str]:
@@ -187,16 +222,27 @@ def _scale_values(rows: list[Row]) -> list[float]:
     return values
 
 
-def forest_panel(result: AnalysisResult, style: str = "revman") -> Panel:
+def forest_panel(
+    result: AnalysisResult,
+    style: str | Style = "revman",
+    columns: tuple[str, ...] = COLUMNS,
+    gap: float = GAP,
+) -> Panel:
     """The rows, columns and axis of the forest plot of ``result`` (see :func:`forest_plot`)."""
     if not result.overall.rows:
         raise ValueError(f"analysis '{result.spec.name}' has no study to plot")
-    chosen = get_style(style)
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column {unknown[0]!r}; choose from {', '.join(COLUMNS)}")
+    chosen = get_style(style) if isinstance(style, str) else style
     builder = _Builder(result, chosen)
     rows = builder.rows()
-    left, right = _columns(result, chosen)
+    left, right = _columns(result, chosen, columns)
     spec = result.spec
     favours = tuple(chosen.spell(label) for label in spec.favours)
+    notes = builder.notes()
+    if "weight" not in columns:
+        notes.insert(0, "Square areas are proportional to the studies' weights.")
     return Panel(
         left=left,
         right=right,
@@ -204,12 +250,16 @@ def forest_panel(result: AnalysisResult, style: str = "revman") -> Panel:
         scale=symmetric_scale(_scale_values(rows), result.ratio),
         graph_header=chosen.effect_header(spec.measure, spec.method, spec.level),
         favours=favours,
-        notes=tuple(builder.notes()),
+        notes=tuple(notes),
+        gap=gap,
     )
 
 
 def forest_plot(
-    result: AnalysisResult, settings: FigureSettings | None = None, **options
+    result: AnalysisResult,
+    settings: FigureSettings | None = None,
+    columns: tuple[str, ...] | None = None,
+    **options,
 ) -> Figure:
     """Forest plot of ``result`` (from :func:`metaall.analysis.run_analysis`).
 
@@ -218,7 +268,35 @@ def forest_plot(
     ``single`` (85 mm), ``double`` (175 mm, the default) or mm; the height follows from the
     rows. Subgroups are headed by their vocabulary descriptions (``result.descriptions``,
     else the tag). Studies appear in the order of the result (the spec's ``order``:
-    spec, year, weight or effect). ``ValueError`` when the columns cannot fit the width.
+    spec, year, weight or effect).
+
+    ``columns`` chooses what stands beside the labels (:data:`COLUMNS`). Left open, the
+    style's full layout is drawn where it fits; in a narrower figure (one journal column)
+    each arm's counts merge into one "events/total" column and, if still needed, the
+    weight column gives way (the squares' areas show the weights), and text at the
+    default 7 pt gives way to 6 pt, the smallest most journals accept. ``ValueError``
+    naming what would make it fit when even that does not.
     """
     look = figure_settings(settings, **options)
-    return draw_panel(forest_panel(result, look.style), look, "double")
+    chosen = look.journal
+    if columns is not None:
+        attempts = [(chosen, tuple(columns), look)]
+    else:
+        small = [look]  # the default size gives way to the smallest journals accept
+        if look.font_size == DEFAULT_FONT_SIZE:
+            small.append(replace(look, font_size=SMALLEST_FONT_SIZE))
+        attempts = [(chosen, COLUMNS, look), (compact(chosen), COLUMNS, look)]
+        attempts += [(compact(chosen), ("counts", "effect"), size) for size in small]
+    for style, shown, size in attempts:
+        gap = GAP if style is chosen else COMPACT_GAP
+        try:
+            return draw_panel(forest_panel(result, style, shown, gap), size, "double")
+        except TooNarrow as exc:
+            narrow = exc
+    smallest = min(size.font_size for _, _, size in attempts)
+    hints = [
+        f"--font-size {SMALLEST_FONT_SIZE:g}" if smallest > SMALLEST_FONT_SIZE else "",
+        "--columns effect",
+        "a wider --width",
+    ]
+    raise ValueError(f"{narrow}; to fit, try {', '.join(h for h in hints if h)}")

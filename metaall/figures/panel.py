@@ -40,12 +40,26 @@ MARGIN = 0.6  # around the figure
 TICK = 0.45  # tick length
 SQUARE = 0.8  # side of the largest square, in row pitches
 DIAMOND = 0.62  # height of a diamond, in row pitches
-MIN_GRAPH = 0.25  # the graph's least share of the width
+MIN_GRAPH = 0.22  # the graph's least share of the width
 PREFERRED_GRAPH = 0.42  # the share it keeps when long lines widen the table
-MIN_LABEL = 9.0  # study labels are never wrapped narrower than this (em)
+MIN_LABEL = 8.0  # study labels are never wrapped narrower than this (em)
+COMFORTABLE_LABEL = 14.0  # labels wrap down to this (em) to give the graph its share
+WRAP_FOR_GRAPH = 0.3  # the graph's share that labels wrap for
 LINE_WIDTH = 0.6  # points
 INK = "black"
 SQUARE_INK = "0.3"
+
+
+class TooNarrow(ValueError):
+    """The columns of a panel do not fit the width asked for; ``need_mm`` says how wide
+    the figure must be."""
+
+    def __init__(self, need_mm: float, asked_mm: float, font_size: float) -> None:
+        self.need_mm = need_mm
+        super().__init__(
+            f"these columns need a figure at least {need_mm:.0f} mm wide at {font_size:g} pt "
+            f"(asked for {asked_mm:.0f} mm)"
+        )
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,7 @@ class Panel:
     favours: tuple[str, str] | None = None
     notes: tuple[str, ...] = ()
     reference: float | None = None  # a dashed line, e.g. at the pooled estimate
+    gap: float = GAP  # between columns (em)
 
 
 class _Fonts:
@@ -156,7 +171,7 @@ def _column_widths(panel: Panel, fonts: _Fonts) -> dict[str, float]:
         widths[col.key] = max([fonts.width(col.header, True), *cells])
     for columns in (panel.left, panel.right):
         for group, keys in _groups(columns).items():
-            need = fonts.width(group, True) - _span(keys, widths, fonts.size * GAP)
+            need = fonts.width(group, True) - _span(keys, widths, fonts.size * panel.gap)
             if need > 0:
                 widths[keys[-1]] += need
     return widths
@@ -176,23 +191,26 @@ def _span(keys: list[str], widths: Mapping[str, float], gap: float) -> float:
 
 def _layout(panel: Panel, fonts: _Fonts, width: float) -> _Layout:
     em = fonts.size
-    gap, margin = GAP * em, MARGIN * em
+    gap, margin = panel.gap * em, MARGIN * em
     content = width - 2 * margin
     widths = _column_widths(panel, fonts)
     label_key = panel.left[0].key
     right = sum(widths[c.key] + gap for c in panel.right)
     table = _span([c.key for c in panel.left], widths, gap)
+    comfortable = content - right - gap - WRAP_FOR_GRAPH * content
+    if table > comfortable:  # wrap long labels to give the graph room, within reason
+        label = max(widths[label_key] - (table - comfortable), COMFORTABLE_LABEL * em)
+        if label < widths[label_key]:
+            table -= widths[label_key] - label
+            widths[label_key] = label
     room = content - right - gap - MIN_GRAPH * content
-    if table > room:  # wrap the labels
+    if table > room:  # wrap the labels further
         label = widths[label_key] - (table - room)
         narrowest = max(MIN_LABEL * em, fonts.width(panel.left[0].header, True))
         if label < narrowest:
             least = table - widths[label_key] + narrowest
             need = (least + right + gap) / (1 - MIN_GRAPH) + 2 * margin
-            raise ValueError(
-                f"these columns need a figure at least {need / PT_PER_MM:.0f} mm wide at "
-                f"{em:g} pt (asked for {width / PT_PER_MM:.0f} mm)"
-            )
+            raise TooNarrow(need / PT_PER_MM, width / PT_PER_MM, em)
         widths[label_key] = label
         table = room
     lines = max((fonts.width(r.line, r.bold) for r in panel.rows if r.line), default=0.0)
@@ -373,9 +391,10 @@ def _graph_axes(
     for name, spine in ax.spines.items():
         spine.set_visible(name == "bottom")
         spine.set_linewidth(LINE_WIDTH)
-    ax.xaxis.set_major_locator(FixedLocator(scale.ticks))
+    ticks = _legible_ticks(scale, layout.graph_width, fonts)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xticks(scale.ticks, [tick_label(t) for t in scale.ticks], fontproperties=fonts.normal)
+    ax.set_xticks(ticks, [tick_label(t) for t in ticks], fontproperties=fonts.normal)
     ax.tick_params(
         axis="x", length=TICK * fonts.size, width=LINE_WIDTH, pad=0.35 * fonts.size, color=INK
     )
@@ -384,18 +403,31 @@ def _graph_axes(
     return ax
 
 
+def _legible_ticks(scale: Scale, graph_width: float, fonts: _Fonts) -> list[float]:
+    """The scale's ticks whose labels do not touch: the line of no effect and the ends
+    first, then the others, each kept only where its label has room (a narrow graph,
+    e.g. in one journal column, shows fewer ticks rather than overlapping numbers)."""
+    gap = 0.5 * fonts.size
+    ends = (scale.ticks[0], scale.ticks[-1])
+    order = sorted(scale.ticks, key=lambda t: (t != scale.null, t not in ends))
+    kept: list[tuple[float, float]] = []  # (left, right) of each placed label
+    chosen = []
+    for tick in order:
+        centre = scale.fraction(tick) * graph_width
+        half = fonts.width(tick_label(tick)) / 2
+        box = (centre - half - gap, centre + half + gap)
+        if all(box[1] <= a or box[0] >= b for a, b in kept):
+            kept.append(box)
+            chosen.append(tick)
+    return sorted(chosen)
+
+
 def _draw_mark(ax: Axes, mark: Mark, y: float, side: float, pitch: float) -> None:
     if not all(math.isfinite(v) for v in (mark.est, mark.lo, mark.hi)):
         return
     lo, hi = ax.get_xlim()
     if mark.kind == "diamond":
-        points = [
-            (mark.lo, y),
-            (mark.est, y - DIAMOND * pitch / 2),
-            (mark.hi, y),
-            (mark.est, y + DIAMOND * pitch / 2),
-        ]
-        ax.add_patch(Polygon(points, closed=True, facecolor=INK, edgecolor=INK, lw=0.4, zorder=3))
+        _diamond(ax, mark, y, DIAMOND * pitch / 2, (lo, hi))
         return
     _whisker(ax, max(mark.lo, lo), min(mark.hi, hi), y, mark.lo < lo, mark.hi > hi)
     if mark.kind == "interval":
@@ -415,6 +447,35 @@ def _draw_mark(ax: Axes, mark: Mark, y: float, side: float, pitch: float) -> Non
             linestyle="none",
             zorder=3,
         )
+
+
+def _diamond(ax: Axes, mark: Mark, y: float, half: float, limits: tuple[float, float]) -> None:
+    """A pooled estimate's diamond; where the axis cuts it, the cut edge stands at the
+    axis end and an arrowhead just outside it points on."""
+    lo, hi = limits
+    log = ax.get_xscale() == "log"
+    t = math.log if log else (lambda v: v)
+    inv = math.exp if log else (lambda v: v)
+
+    def height(x: float) -> float:  # the diamond's half-height at x
+        if x <= mark.est:
+            span = t(mark.est) - t(mark.lo)
+            return half * (t(x) - t(mark.lo)) / span if span > 0 else half
+        span = t(mark.hi) - t(mark.est)
+        return half * (t(mark.hi) - t(x)) / span if span > 0 else half
+
+    left, right = max(mark.lo, lo), min(mark.hi, hi)
+    if left >= right:
+        return
+    xs = [left, *(x for x in (mark.est,) if left < x < right), right]
+    top = [(x, y - height(x)) for x in xs]
+    bottom = [(x, y + height(x)) for x in reversed(xs)]
+    ax.add_patch(Polygon(top + bottom, closed=True, facecolor=INK, edgecolor=INK, lw=0.4, zorder=3))
+    reach = 0.04 * (t(hi) - t(lo))  # an arrowhead just outside the cut end
+    if mark.lo < lo:
+        _whisker(ax, inv(t(lo) - reach), lo, y, True, False)
+    if mark.hi > hi:
+        _whisker(ax, hi, inv(t(hi) + reach), y, False, True)
 
 
 def _whisker(ax: Axes, start: float, end: float, y: float, clip_lo: bool, clip_hi: bool) -> None:

@@ -19,6 +19,7 @@ from metaall.figures.style import STYLES, Style, get_style
 WIDTHS_MM = {"single": 85.0, "double": 175.0}
 DEFAULT_FONT = "DejaVu Sans"
 DEFAULT_FONT_SIZE = 7.0
+SMALLEST_FONT_SIZE = 6.0  # journals' usual floor at final size
 FONT_SIZES = (4.0, 14.0)
 DPI_RANGE = (72, 2400)
 FORMATS = {"pdf": "pdf", "svg": "svg", "png": "png", "tif": "tiff", "tiff": "tiff", "eps": "eps"}

@@ -128,25 +128,34 @@ class Style:
         return (self.total if total else self.subtotal).format(level=f"{level:.0%}")
 
     # -- statistics lines --------------------------------------------------------
-    def heterogeneity_line(self, fit) -> str:
-        """Heterogeneity of a pooled result (fit: a PooledResult)."""
+    def heterogeneity_line(self, fit, ci=None) -> str:
+        """Heterogeneity of a pooled result (``fit``: a PooledResult), with the
+        Q-profile intervals ``ci`` (a HeterogeneityCI) for tau² and I² when given."""
         if fit.k <= 1:
             return f"{self.heterogeneity}: {'N' if self.title_case else 'n'}ot applicable"
         random = methods.method(fit.method).random_effects
         tau = self.stat(self.tau, num(fit.tau2, 4)) if random else ""
+        i2 = self.stat("I²", num(fit.I2, 1)) + "%"
+        if ci is not None:
+            tau += " " + self.interval.format(lo=num(ci.tau2[0], 4), hi=num(ci.tau2[1], 4))
+            i2 += " " + self.interval.format(lo=f"{num(ci.I2[0], 1)}%", hi=f"{num(ci.I2[1], 1)}%")
         q = f"{self.stat(self.chi2, num(fit.Q))}, {self.stat('df', str(fit.Q_df))}"
-        parts = [tau, self.with_p(q, fit.Q_pval), self.stat("I²", num(fit.I2, 1)) + "%"]
+        parts = [tau, self.with_p(q, fit.Q_pval), i2]
         return f"{self.heterogeneity}: " + self.sep.join(p for p in parts if p)
 
     def overall_line(self, fit) -> str:
-        """Test for the overall (pooled) effect: z, or t under Hartung-Knapp."""
-        name = "t" if fit.test == "knha" and fit.k > 1 else self.z
+        """Test for the overall (pooled) effect: z, or t(df) under Hartung-Knapp."""
+        name = f"t({int(fit.k) - 1})" if fit.test == "knha" and fit.k > 1 else self.z
         return "Test for overall effect: " + self.with_p(self.stat(name, num(fit.zval)), fit.pval)
 
-    def subgroup_line(self, difference) -> str:
-        """Test for subgroup differences (Q between subgroups, separate tau²)."""
+    def subgroup_line(self, difference, left_out: tuple[str, ...] = ()) -> str:
+        """Test for subgroup differences (Q between the separately pooled subgroups),
+        naming subgroups without an estimate, which it leaves out."""
         q = f"{self.stat(self.chi2, num(difference.Q))}, {self.stat('df', str(difference.df))}"
-        return "Test for subgroup differences: " + self.with_p(q, difference.pval)
+        line = "Test for subgroup differences: " + self.with_p(q, difference.pval)
+        if left_out:
+            line += f"{self.sep}not estimable, left out: {', '.join(left_out)}"
+        return line
 
 
 REVMAN = Style(

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from metaall import distributions as dist
 from metaall import methods
 
 STAT_FIELDS = (
@@ -79,6 +80,24 @@ class PooledResult:
     def model(self) -> str:
         """Plain-words name of the model that produced the pooled estimate."""
         return methods.method(self.method).model
+
+    def prediction(self, kind: str = methods.DEFAULT_PREDICTION) -> tuple[float, float] | None:
+        """The prediction interval for a new study's true effect (one meta-analysis), by
+        ``kind`` (see :data:`metaall.methods.PREDICTION_INTERVALS`): ``metafor``'s
+        estimate ± c·√(se² + τ²) (``pi_lb``, ``pi_ub``), or ``higgins``'s with t(k-2)
+        (Higgins, Thompson & Spiegelhalter 2009, J R Stat Soc A 172:137, eq. 12; needs
+        k ≥ 3). None for common-effect models and where it is undefined."""
+        kind = methods.lookup("prediction interval", kind).name
+        self._require_single("a prediction interval")
+        if not methods.method(self.method).random_effects or self.k < 2:
+            return None
+        if kind == "metafor":
+            bounds = (float(self.pi_lb), float(self.pi_ub))
+            return bounds if all(np.isfinite(bounds)) else None
+        if self.k < 3:
+            return None
+        half = dist.t_quantile(0.5 + self.level / 2, self.k - 2) * np.sqrt(self.se**2 + self.tau2)
+        return float(self.estimate - half), float(self.estimate + half)
 
     def take(self, order: Sequence[int]):
         """The same result with its studies in ``order`` (indices into the current

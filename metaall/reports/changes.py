@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from metaall.analysis import AnalysisResult, GroupResult
 from metaall.reports.records import clean
-from metaall.reports.text import fmt_ci
+from metaall.reports.table import effect_text
 
 SUMMARY_FIELDS = ("estimate", "ci_lb", "ci_ub", "tau2", "I2", "pval")
 
@@ -28,7 +28,7 @@ def _entry(result: AnalysisResult, group: GroupResult) -> dict | None:
         "k": int(fit.k),
         "rows": len(group.rows),
         **{key: clean(getattr(fit, key)) for key in SUMMARY_FIELDS},
-        "shown": fmt_ci(result, fit.estimate, fit.ci_lb, fit.ci_ub),
+        "shown": effect_text(result, fit.estimate, fit.ci_lb, fit.ci_ub),
     }
 
 

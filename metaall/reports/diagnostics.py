@@ -11,7 +11,7 @@ from metaall.diagnostics import InfluenceResult
 from metaall.formatting import fmt_p
 from metaall.models import PooledResult
 from metaall.reports.records import clean
-from metaall.reports.text import fmt_ci
+from metaall.reports.table import effect_text
 
 
 def bias_rows(report: SmallStudyReport) -> list[dict]:
@@ -95,8 +95,8 @@ def bias_text(result: AnalysisResult, report: SmallStudyReport) -> str:
             "",
             f"Trim-and-fill ({tf.estimator}, {tf.method}): {tf.k0} studies imputed on the "
             f"{tf.side} side",
-            f"  observed: {fmt_ci(result, fit.estimate, fit.ci_lb, fit.ci_ub)}"
-            f"  ->  adjusted: {fmt_ci(result, tf.estimate, tf.ci_lb, tf.ci_ub)}",
+            f"  observed: {effect_text(result, fit.estimate, fit.ci_lb, fit.ci_ub)}"
+            f"  ->  adjusted: {effect_text(result, tf.estimate, tf.ci_lb, tf.ci_ub)}",
         ]
     return "\n".join(out) + "\n"
 
@@ -141,7 +141,7 @@ def refit_text(result: AnalysisResult, rows: list[dict], kind: str) -> str:
             f"{tau2:>8}  {r['I2']:>5.1f}%"
         )
     fit = result.overall.fit
-    everything = fmt_ci(result, fit.estimate, fit.ci_lb, fit.ci_ub)
+    everything = effect_text(result, fit.estimate, fit.ci_lb, fit.ci_ub)
     out.append(f"{'All studies':<{width}}  {fit.k:>3}  {everything}")
     return "\n".join(out) + "\n"
 

@@ -37,6 +37,25 @@ def pooled_record(fit: PooledResult | None) -> dict | None:
     return {name: clean(getattr(fit, name)) for name in POOLED_FIELDS}
 
 
+def _pair(pair) -> list | None:
+    return None if pair is None else [clean(value) for value in pair]
+
+
+def group_pooled_record(group: GroupResult) -> dict | None:
+    """A group's pooled statistics, its Q-profile intervals and its prediction interval."""
+    record = pooled_record(group.fit)
+    if record is None:
+        return None
+    ci = group.heterogeneity
+    record["heterogeneity_ci"] = (
+        None
+        if ci is None
+        else {"level": ci.level, "tau2": _pair(ci.tau2), "I2": _pair(ci.I2), "H2": _pair(ci.H2)}
+    )
+    record["prediction_interval"] = _pair(group.prediction)
+    return record
+
+
 def study_record(row: StudyRow, counts: bool) -> dict:
     e = row.effect
     numbers = COUNT_FIELDS if counts else HR_FIELDS
@@ -60,7 +79,7 @@ def _group_record(group: GroupResult) -> dict:
     return {
         "name": group.name,
         "studies": [r.effect.study for r in group.rows],
-        "pooled": pooled_record(group.fit),
+        "pooled": group_pooled_record(group),
         "weight": clean(group.total_weight),
     }
 
@@ -78,11 +97,7 @@ def method_details(result: AnalysisResult) -> dict:
         "tau2_algorithm": str(getattr(fit, "algorithm", "")) or None,
         "ci_method": methods.ci_method(spec.test).description,
         "level": spec.level,
-        "prediction_interval": (
-            "estimate ± c·sqrt(se² + tau²), c as for the CI (metafor)"
-            if method.random_effects
-            else "none (common-effect model)"
-        ),
+        "prediction_interval": _prediction_method(spec.prediction_interval, method),
         "I2": "from tau² (metafor)" if fit is not None and fit.i2_source == "tau2" else "from Q",
         "metaall_version": __version__,
     }
@@ -95,6 +110,15 @@ def method_details(result: AnalysisResult) -> dict:
             "rule": zero_cell_rule(z.add, z.to, z.drop00),
         }
     return details
+
+
+def _prediction_method(kind: str | None, method: methods.Method) -> str:
+    if not method.random_effects:
+        return "none (common-effect model)"
+    if kind is None:
+        return "not shown"
+    entry = methods.PREDICTION_INTERVALS[kind]
+    return f"{entry.label} ({entry.reference})"
 
 
 def zero_cell_rule(add: float, to: str, drop00: bool) -> str:
@@ -124,7 +148,7 @@ def analysis_record(result: AnalysisResult) -> dict:
         "test": spec.test,
         "level": spec.level,
         "studies": [study_record(r, spec.counts) for r in rows],
-        "pooled": pooled_record(result.overall.fit),
+        "pooled": group_pooled_record(result.overall),
         "subgroups": [_group_record(g) for g in result.groups],
         "subgroup_differences": None,
         "excluded": [

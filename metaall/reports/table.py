@@ -1,0 +1,205 @@
+"""The result table of an analysis, as RevMan and R meta lay it out for a manuscript.
+
+One row per study (events/total per arm, or log HR and SE), its weight and its effect
+with CI on the scale readers use (RR 0.32, not log RR −1.14); per subgroup and overall
+a pooled row naming the model, then the prediction interval, heterogeneity (with
+Q-profile intervals where the model has a tau²) and the test for the overall effect;
+after the total, the test for subgroup differences. Footnotes mark studies with a
+continuity correction. The text report, the Markdown, CSV and DOCX tables and the HTML
+report all render this one table, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from metaall import distributions as dist
+from metaall import methods
+from metaall.analysis import AnalysisResult, GroupResult, StudyRow
+from metaall.formatting import fmt_num, fmt_p
+
+NOT_ESTIMABLE = "Not estimable"
+
+
+@dataclass(frozen=True)
+class Line:
+    """A table line: ``kind`` is ``heading`` (a subgroup), ``study``, ``pooled`` (a
+    subtotal or the total) or ``note`` (a statistics line under a pooled row);
+    headings and notes have one cell of text."""
+
+    kind: str
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """The table of one analysis result: column headings, lines and footnotes."""
+
+    title: str
+    scope: str
+    columns: tuple[str, ...]
+    units: tuple[str, ...]  # a second heading line ("events/N" under each arm)
+    lines: tuple[Line, ...]
+    footnotes: tuple[str, ...]
+
+
+def effect_text(result: AnalysisResult, est: float, lo: float, hi: float) -> str:
+    """An effect with its interval as readers see it, e.g. ``0.32 [0.21, 0.49]``."""
+    d = result.display
+    return f"{fmt_num(d(est))} [{fmt_num(d(lo))}, {fmt_num(d(hi))}]"
+
+
+def _test_name(fit) -> str:
+    """``z``, or ``t(df)`` for a Hartung-Knapp t statistic."""
+    if fit.test == "knha" and fit.k > 1:
+        return f"t({int(fit.k) - 1})"
+    return "z"
+
+
+def _bounds(pair: tuple, digits: int, unit: str = "") -> str:
+    lo, hi = pair
+    return f"[{fmt_num(lo, digits)}{unit}, {fmt_num(hi, digits)}{unit}]"
+
+
+def heterogeneity_text(group: GroupResult) -> str:
+    """``Heterogeneity: tau² = … [CI]; I² = …% [CI]; H² = …; Q = …, df = …, p = …``."""
+    fit = group.fit
+    if fit.k <= 1:
+        return "Heterogeneity: not applicable (one study)"
+    ci = group.heterogeneity
+    parts = []
+    if methods.method(fit.method).random_effects:
+        tau = f"tau² = {fit.tau2:.4f}"
+        parts.append(tau + (f" {_bounds(ci.tau2, 4)}" if ci else ""))
+    i2 = f"I² = {fit.I2:.1f}%"
+    parts.append(i2 + (f" {_bounds(ci.I2, 1, '%')}" if ci else ""))
+    parts.append(f"H² = {fit.H2:.2f}")
+    parts.append(f"Q = {fit.Q:.2f}, df = {fit.Q_df}, {fmt_p(fit.Q_pval)}")
+    return "Heterogeneity: " + "; ".join(parts)
+
+
+def overall_text(fit) -> str:
+    return f"Test for overall effect: {_test_name(fit)} = {fit.zval:.2f}, {fmt_p(fit.pval)}"
+
+
+def prediction_text(result: AnalysisResult, group: GroupResult) -> str | None:
+    if group.prediction is None:
+        return None
+    lo, hi = (result.display(x) for x in group.prediction)
+    kind = "t(k-2)" if result.spec.prediction_interval == "higgins" else ""
+    label = f"Prediction interval ({kind})" if kind else "Prediction interval"
+    return f"{label}: [{fmt_num(lo)}, {fmt_num(hi)}]"
+
+
+def difference_text(result: AnalysisResult) -> list[str]:
+    """The test for subgroup differences, worded for the model, naming any subgroup
+    left out of it (no estimate)."""
+    d = result.difference
+    if d is None:
+        return []
+    random = methods.method(result.spec.method).random_effects
+    how = "each pooled with its own tau²" if random else "each pooled with a common-effect model"
+    line = f"Test for subgroup differences: Q = {d.Q:.2f}, df = {d.df}, {fmt_p(d.pval)} ({how})"
+    if result.not_compared:
+        line += f"; not estimable, left out: {', '.join(result.not_compared)}"
+    lines = [line]
+    if d.QM_common_tau2 is not None:
+        lines.append(
+            f"Mixed-effects model, common tau²: QM = {d.QM_common_tau2:.2f}, "
+            f"df = {d.df}, {fmt_p(d.QM_common_tau2_pval)}"
+        )
+    return lines
+
+
+class _Builder:
+    def __init__(self, result: AnalysisResult) -> None:
+        self.result = result
+        self.counts = result.spec.counts
+
+    def arms(self, row: StudyRow) -> tuple[str, str]:
+        e = row.effect
+        if self.counts:
+            return f"{e.events_t}/{e.n_t}", f"{e.events_c}/{e.n_c}"
+        return f"{row.yi:.4f}", f"{math.sqrt(row.vi):.4f}"
+
+    def study(self, row: StudyRow) -> Line:
+        result = self.result
+        if not row.estimable:
+            return Line("study", (row.label, *self.arms(row), "-", NOT_ESTIMABLE))
+        half = dist.norm_quantile(0.5 + result.spec.level / 2) * math.sqrt(row.vi)
+        effect = effect_text(result, row.yi, row.yi - half, row.yi + half)
+        mark = " *" if row.note else ""
+        weight = f"{row.weight:.1f}%" if math.isfinite(row.weight) else ""
+        return Line("study", (row.label + mark, *self.arms(row), weight, effect))
+
+    def totals(self, group: GroupResult) -> tuple[str, str]:
+        if not self.counts:
+            return "", ""
+        rows = group.rows
+        et, nt = sum(r.effect.events_t for r in rows), sum(r.effect.n_t for r in rows)
+        ec, nc = sum(r.effect.events_c for r in rows), sum(r.effect.n_c for r in rows)
+        return f"{et}/{nt}", f"{ec}/{nc}"
+
+    def pooled(self, group: GroupResult, title: str) -> list[Line]:
+        result, fit = self.result, group.fit
+        if fit is None:
+            return [Line("pooled", (title, *self.totals(group), "", NOT_ESTIMABLE))]
+        label = f"{title} ({fit.model})"
+        if not math.isfinite(fit.estimate):
+            return [Line("pooled", (label, *self.totals(group), "", NOT_ESTIMABLE))]
+        effect = effect_text(result, fit.estimate, fit.ci_lb, fit.ci_ub)
+        weight = f"{group.total_weight:.1f}%"
+        lines = [Line("pooled", (label, *self.totals(group), weight, effect))]
+        notes = [prediction_text(result, group), heterogeneity_text(group), overall_text(fit)]
+        return lines + [Line("note", (n,)) for n in notes if n]
+
+    def group(self, group: GroupResult, title: str) -> list[Line]:
+        return [self.study(r) for r in group.rows] + self.pooled(group, title)
+
+    def lines(self) -> list[Line]:
+        result = self.result
+        if not result.groups:
+            r = result.restricted_to
+            return self.group(result.overall, f"Subtotal {r}" if r else "Total")
+        out: list[Line] = []
+        for group in result.groups:
+            about = result.descriptions.get(group.name, "")
+            out.append(Line("heading", (group.name + (f": {about}" if about else ""),)))
+            out += self.group(group, f"Subtotal {group.name}")
+        out += self.pooled(result.overall, "Total")
+        out += [Line("note", (text,)) for text in difference_text(result)]
+        return out
+
+
+def result_table(result: AnalysisResult) -> ResultTable:
+    """The table of ``result`` (see the module docstring)."""
+    spec = result.spec
+    effect = f"{spec.measure} [{spec.level:.0%} CI]"
+    if spec.counts:
+        t, c = spec.arm_labels
+        columns, units = (t, c), ("events/N", "events/N")
+    else:
+        columns, units = (f"log[{spec.measure}]", "SE"), ("", "")
+    scope = f"subgroup {result.restricted_to}" if result.restricted_to else "all subgroups"
+    footnotes = [f"* {r.label}: {r.note}" for r in result.overall.rows if r.note and r.estimable]
+    return ResultTable(
+        title=spec.title or spec.name,
+        scope=f"analysis '{spec.name}', {scope}: {spec.comparison} / {spec.outcome}",
+        columns=("Study", *columns, "Weight", effect),
+        units=("", *units, "", ""),
+        lines=tuple(_Builder(result).lines()),
+        footnotes=tuple(footnotes),
+    )
+
+
+def table_records(table: ResultTable) -> list[dict[str, str]]:
+    """The table as rows keyed by column heading (headings and notes in the first
+    column), then the footnotes: what the CSV and Markdown tables write."""
+    names = [
+        " ".join(p for p in pair if p) for pair in zip(table.columns, table.units, strict=True)
+    ]
+    rows = []
+    for line in (*table.lines, *(Line("note", (f,)) for f in table.footnotes)):
+        rows.append(dict(zip(names, line.cells, strict=False)))
+    return rows
