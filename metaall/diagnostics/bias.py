@@ -40,9 +40,9 @@ import numpy as np
 
 from metaall import distributions as dist
 from metaall import methods
-from metaall.diagnostics._metareg import meta_regression
 from metaall.effects import effect_sizes, peto_terms
 from metaall.models.fit import FitResult, check_level, fit
+from metaall.models.metareg import meta_regression
 
 MIN_STUDIES_ADVISED = 10  # Cochrane Handbook v6.4 §13.3.5.4
 ESTIMATORS = ("L0", "R0", "Q0")
@@ -351,8 +351,9 @@ def trim_and_fill(
     y, v = _effects(yi, vi, "trim-and-fill", k_min=3)
     k = y.size
     if side is None:
-        sei = np.column_stack([np.ones(k), np.sqrt(v)])
-        side = "right" if meta_regression(y, v, sei, method).beta[1] < 0 else "left"
+        if np.ptp(v) == 0:  # metafor stops here too: the slope on √vᵢ is undefined
+            raise ValueError("all studies have the same variance: choose the side (left/right)")
+        side = "right" if meta_regression(y, v, np.sqrt(v), method).beta[1] < 0 else "left"
     flip = -1.0 if side == "right" else 1.0
     order = np.argsort(flip * y, kind="stable")
     ys, vs = flip * y[order], v[order]

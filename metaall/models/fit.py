@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from metaall.models.heterogeneity import from_q
 from metaall.models.result import PooledResult, squeeze
 from metaall.models.tau2 import estimate_tau2
 
+if TYPE_CHECKING:
+    from metaall.models.metareg import MetaRegressionResult
+
 
 def check_level(level: float) -> float:
     """Confidence level as a fraction in (0, 1)."""
@@ -42,6 +46,12 @@ def check_level(level: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level}")
     return level
+
+
+def check_settings(method: str, test: str, level: float) -> tuple[str, str, float]:
+    """The canonical names of an inverse-variance method and a CI method (any case or
+    alias) and the confidence level as a fraction; ValueError for anything else."""
+    return methods.inverse_variance(method).name, methods.ci_method(test).name, check_level(level)
 
 
 def _study_name(studies: Sequence[str] | None, j: int, row: int | None) -> str:
@@ -193,7 +203,8 @@ def fit(
     level: float = 0.95,
     tol: float | None = None,
     studies: Sequence[str] | None = None,
-) -> FitResult:
+    mods=None,
+) -> FitResult | MetaRegressionResult:
     """Fit a common-effect (``method='FE'``) or random-effects model.
 
     ``method`` is ``FE`` or a tau² estimator (``DL``, ``HE``, ``HS``, ``HSk``, ``SJ``,
@@ -203,10 +214,17 @@ def fit(
     attribute of the result is then an array over the m fits. ``tol=None`` follows
     metafor's convergence rules exactly (its numbers are reproduced to machine
     precision); a number asks for that absolute accuracy on tau².
+
+    With ``mods`` (an array (k,) or (k, q), or a mapping of names to columns), the
+    meta-regression on an intercept and the moderators is fitted instead and a
+    :class:`~metaall.models.metareg.MetaRegressionResult` returned (see
+    :func:`~metaall.models.metareg.meta_regression`).
     """
-    method = methods.inverse_variance(method).name
-    test = methods.ci_method(test).name
-    level = check_level(level)
+    if mods is not None:
+        from metaall.models.metareg import meta_regression
+
+        return meta_regression(yi, vi, mods, method, test, level, tol, studies)
+    method, test, level = check_settings(method, test, level)
     batch, single, _ = make_batch(yi, vi, studies)
     stats_ = pool(batch, method, test, level, tol)
     yi2 = np.where(batch.mask, batch.y, np.nan)

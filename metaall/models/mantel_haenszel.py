@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from metaall import distributions as dist
-from metaall.effects import EffectSizes, _counts, effect_sizes, peto_terms
+from metaall.effects import EffectSizes, effect_sizes, peto_terms, validate_counts
 from metaall.models.fit import check_level
 from metaall.models.heterogeneity import from_q
 from metaall.models.result import PooledResult, squeeze
@@ -100,7 +100,7 @@ class _Input:
 def _prepare(ai, n1i, ci, n2i, measure, add, to, drop00, level, studies) -> _Input:
     """Validate the tables; per-study effects with the correction (for Q and display)."""
     single = np.ndim(ai) <= 1
-    c = _counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)
+    c = validate_counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)
     tables = tuple(np.atleast_2d(c[key]) for key in ("ai", "n1i", "ci", "n2i"))
     es = effect_sizes(*tables, measure, add, to, drop00, studies)
     return _Input(tables, single, es, check_level(level), studies, (add, to, drop00))
