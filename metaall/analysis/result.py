@@ -65,6 +65,8 @@ class GroupResult:
     """Q-profile intervals for tau², I² and H² (random-effects fits of k ≥ 2)."""
     prediction: tuple[float, float] | None = None
     """The prediction interval the spec asks for (None: not asked for, or undefined)."""
+    absolute: tuple = ()
+    """Absolute effects per assumed control risk (:mod:`metaall.analysis.absolute`)."""
 
     @property
     def total_weight(self) -> float:

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from metaall import methods
+from metaall.analysis.absolute import absolute_effects
 from metaall.analysis.result import (
     AnalysisResult,
     Excluded,
@@ -44,6 +45,8 @@ def with_options(
     drop00: bool | None = None,
     order: str | None = None,
     prediction: str | None = None,
+    control_risks: tuple[float, ...] | None = None,
+    risk_timepoint: str | None = None,
 ) -> AnalysisSpec:
     """The spec with overrides applied (None keeps the spec's value); names are looked
     up in :mod:`metaall.methods`; ``ValueError`` if the settings do not fit together.
@@ -62,6 +65,8 @@ def with_options(
         level=spec.level if level is None else level,
         order=order or spec.order,
         prediction_interval=interval,
+        control_risks=spec.control_risks if control_risks is None else tuple(control_risks),
+        risk_timepoint=spec.risk_timepoint if risk_timepoint is None else risk_timepoint,
         zero_cells=ZeroCells(
             add=z.add if add is None else add,
             to=to or z.to,
@@ -79,6 +84,9 @@ def with_options(
     if new.zero_cells.to not in methods.ZERO_CELL_TARGETS:
         targets = ", ".join(methods.ZERO_CELL_TARGETS)
         raise ValueError(f"unknown zero-cell target {new.zero_cells.to!r}; use one of {targets}")
+    for risk in new.control_risks:
+        if not 0 < risk < 1:
+            raise ValueError(f"an assumed control risk is a proportion in (0, 1), got {risk:g}")
     if new.order not in ORDERS:
         raise ValueError(f"unknown order {new.order!r}; use one of {', '.join(ORDERS)}")
     return new
@@ -229,7 +237,10 @@ def _group(
         heterogeneity = result.confint()
     prediction = result.prediction(spec.prediction_interval) if spec.prediction_interval else None
     rows_in_order = tuple(rows[i] for i in order)
-    return GroupResult(name, rows_in_order, result, heterogeneity, prediction), own
+    pooled_effects = [r.effect for r in rows_in_order if r.estimable]
+    absolute = absolute_effects(spec, result, pooled_effects)
+    group = GroupResult(name, rows_in_order, result, heterogeneity, prediction, absolute)
+    return group, own
 
 
 def run_analysis(

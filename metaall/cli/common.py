@@ -111,8 +111,33 @@ def model_options(command):
                 default=None,
                 help="Treat tables with no events in either arm as not estimable (drop00).",
             ),
+            click.option(
+                "--control-risk",
+                "control_risks",
+                metavar="P[,P...]",
+                callback=_risks,
+                help="Assumed control risks (proportions) for absolute effects per 1000, "
+                "besides the pooled control-arm risk; needed for hazard ratios.",
+            ),
+            click.option(
+                "--risk-timepoint",
+                metavar="TEXT",
+                help="When the control risks apply, e.g. '2 years' (hazard ratios).",
+            ),
         ],
     )
+
+
+def _risks(ctx, param, value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        risks = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected proportions like 0.3,0.5, got {value!r}") from None
+    if not risks or not all(0 < r < 1 for r in risks):
+        raise click.BadParameter(f"risks are proportions in (0, 1), got {value!r}")
+    return risks
 
 
 MODEL_OPTIONS = (
@@ -125,6 +150,8 @@ MODEL_OPTIONS = (
     "drop00",
     "order",
     "prediction",
+    "control_risks",
+    "risk_timepoint",
 )
 
 

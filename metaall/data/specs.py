@@ -43,6 +43,8 @@ _KEYS = (
     "arm_labels",
     "order",
     "prediction_interval",
+    "control_risks",
+    "risk_timepoint",
 )
 _REQUIRED = ("comparison", "outcome", "measure")
 _ZERO_KEYS = ("add", "to", "drop00")
@@ -78,6 +80,10 @@ class AnalysisSpec:
     order: str = "spec"
     prediction_interval: str | None = DEFAULT_PREDICTION
     """How the prediction interval is computed (see metaall.methods), None: not shown."""
+    control_risks: tuple[float, ...] = ()
+    """Assumed control risks for absolute effects, besides the pooled control-arm risk."""
+    risk_timepoint: str = ""
+    """When the control risks apply (needed for hazard ratios), e.g. "2 years"."""
     path: str = ""
 
     @property
@@ -216,6 +222,13 @@ def _prediction(spec: _Spec, value: object) -> str | None:
     return spec.named("prediction_interval", value, "prediction interval")
 
 
+def _risks(spec: _Spec, value: object) -> tuple[float, ...]:
+    """A list of proportions in (0, 1)."""
+    if not isinstance(value, list):
+        raise spec.error("control_risks", "expected a list of risks, e.g. [0.3, 0.5]")
+    return tuple(spec.number("control_risks", item, 0, 1, False) for item in value)
+
+
 def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
     spec = _Spec(path)
     data = spec.data
@@ -256,6 +269,10 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
         ),
         order=spec.choice("order", data.get("order", default.order), ORDERS),
         prediction_interval=_prediction(spec, data.get("prediction_interval", True)),
+        control_risks=_risks(spec, data.get("control_risks", [])),
+        risk_timepoint=spec.text("risk_timepoint", data["risk_timepoint"])
+        if "risk_timepoint" in data
+        else "",
         path=str(path),
     )
 

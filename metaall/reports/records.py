@@ -53,6 +53,17 @@ def group_pooled_record(group: GroupResult) -> dict | None:
         else {"level": ci.level, "tau2": _pair(ci.tau2), "I2": _pair(ci.I2), "H2": _pair(ci.H2)}
     )
     record["prediction_interval"] = _pair(group.prediction)
+    record["absolute_effects"] = [
+        {
+            "control_risk": clean(a.control_risk),
+            "source": a.source,
+            "timepoint": a.timepoint or None,
+            "risk": [clean(x) for x in a.risk],
+            "risk_difference": [clean(x) for x in a.difference],
+            "nnt": a.nnt,
+        }
+        for a in group.absolute
+    ]
     return record
 
 

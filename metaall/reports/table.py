@@ -172,6 +172,24 @@ class _Builder:
         return out
 
 
+def absolute_lines(result: AnalysisResult, group: GroupResult) -> list[str]:
+    """The absolute effects of ``group`` per 1000, one line per assumed control risk."""
+    if not group.absolute:
+        return []
+    arm_t, arm_c = result.spec.arm_labels
+    out = []
+    for a in group.absolute:
+        k = a.per_thousand
+        when = f" by {a.timepoint}" if a.timepoint else ""
+        out.append(
+            f"{arm_c} {k(a.control_risk)} per 1000{when} ({a.source}) -> {arm_t} "
+            f"{k(a.risk[0])} ({k(a.risk[1])} to {k(a.risk[2])}); difference "
+            f"{k(a.difference[0]):+d} ({k(a.difference[1]):+d} to {k(a.difference[2]):+d}); "
+            f"{a.nnt}"
+        )
+    return out
+
+
 def result_table(result: AnalysisResult) -> ResultTable:
     """The table of ``result`` (see the module docstring)."""
     spec = result.spec

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from metaall.analysis import AnalysisResult
 from metaall.reports.records import method_details
-from metaall.reports.table import Line, ResultTable, result_table
+from metaall.reports.table import Line, ResultTable, absolute_lines, result_table
 
 MAX_LABEL_WIDTH = 60
 MIN_ARM_WIDTH = 11
@@ -81,7 +81,12 @@ def left_out(result: AnalysisResult) -> list[str]:
 def render_text(result: AnalysisResult) -> str:
     """The full report of one analysis."""
     table = result_table(result)
-    out = [table.title, table.scope, "", *_body(table), *left_out(result)]
+    out = [table.title, table.scope, "", *_body(table)]
+    absolute = absolute_lines(result, result.overall)
+    if absolute:
+        out += ["", "Absolute effects (per 1000 patients; Altman 1998 for the NNT):"]
+        out += [f"  {line}" for line in absolute]
+    out += left_out(result)
     out += ["", "Method details:"]
     for key, value in method_details(result).items():
         if isinstance(value, dict):
