@@ -18,16 +18,16 @@ import json
 import shutil
 import subprocess
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from bench_engine import best_of
 
 from metaall.models.bayes import fit_bayes
 from metaall.models.priors import turner_prior
 
 CASES = Path(__file__).parents[1] / "tests" / "fixtures" / "r" / "bayes.json"
-OPTIONS = ("df", "upper", "meanlog", "sdlog", "outcome", "comparison")
 
 R_TIMER = r"""
 suppressMessages({{library(bayesmeta); library(jsonlite)}})
@@ -52,15 +52,6 @@ for (c in cases) {{
   cat(c$name, t, "\n")
 }}
 """
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def for_r(case: dict) -> dict:
@@ -95,21 +86,8 @@ def main() -> None:
     fit_bayes([0.1, 0.2], [0.1, 0.1])  # imports scipy once, outside the timings
     ours = {}
     for case in cases:
-        s, inp = case["settings"], case["input"]
-
-        def run(s=s, inp=inp):
-            return fit_bayes(
-                inp["yi"],
-                inp["vi"],
-                tau_prior=s["tau_prior"],
-                tau_scale=s.get("tau_scale", 0.5),
-                mu_mean=s.get("mu_mean", 0.0),
-                mu_sd=s.get("mu_sd"),
-                interval=s.get("interval", "central"),
-                **{key: s[key] for key in OPTIONS if key in s},
-            )
-
-        ours[case["name"]] = best_of(run)
+        fit = partial(fit_bayes, case["input"]["yi"], case["input"]["vi"], **case["settings"])
+        ours[case["name"]] = best_of(fit)
     theirs = {} if args.skip_r else bayesmeta_times(cases)
     print(f"{'case':52s} {'k':>3s} {'metaall s':>10s} {'bayesmeta s':>12s} {'ratio':>7s}")
     for case in cases:

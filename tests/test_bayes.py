@@ -52,7 +52,6 @@ SHARED = [
 ]
 TIGHT = json.loads((FIXTURES / "r" / "bayes.json").read_text())
 TIGHT_CASES = {c["name"]: c for c in TIGHT["cases"]}
-PRIOR_OPTIONS = ("df", "upper", "meanlog", "sdlog", "outcome", "comparison")
 TAU_FIELDS = ("tau_median", "tau_mean", "tau_q99", "tau_density")
 CRINS = dict(  # CrinsEtAl2014 (bayesmeta): acute rejection, IL-2RA vs control
     ai=[14, 16, 3, 9, 4, 0], n1i=[61, 28, 18, 54, 36, 50], ci=[15, 19, 8, 29, 11, 3],
@@ -61,18 +60,8 @@ CRINS = dict(  # CrinsEtAl2014 (bayesmeta): acute rejection, IL-2RA vs control
 
 
 def _fit(case: dict) -> BayesResult:
-    s, inp = case["settings"], case["input"]
-    options = {key: s[key] for key in PRIOR_OPTIONS if key in s}
-    return fit_bayes(
-        inp["yi"],
-        inp["vi"],
-        tau_prior=s["tau_prior"],
-        tau_scale=s.get("tau_scale", 0.5),
-        mu_mean=s.get("mu_mean", 0.0),
-        mu_sd=s.get("mu_sd"),
-        interval=s.get("interval", "central"),
-        **options,
-    )
+    """The case's settings are fit_bayes's own keyword arguments."""
+    return fit_bayes(case["input"]["yi"], case["input"]["vi"], **case["settings"])
 
 
 def _value(res: BayesResult, name: str):
