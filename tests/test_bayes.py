@@ -249,6 +249,17 @@ def test_import_needs_no_scipy():
     assert done.stdout.strip() == "False"
 
 
+def test_moments_too_heavy_to_integrate_are_nan_with_a_note():
+    """Half-t(1.1), one study, normal μ prior: p(τ|y) falls as τ^-3.1, so E[τ²] exists
+    but converges too slowly to integrate; it is reported as NaN, with a note."""
+    res = fit_bayes([0.2], [0.1], "halft", 0.5, mu_sd=2, df=1.1)
+    assert math.isnan(res.tau_sd) and math.isfinite(res.tau_mean) and math.isfinite(res.mu_sd)
+    assert res.notes == (
+        "the posterior sd of τ exists but its tail is too heavy to integrate accurately: "
+        "reported as NaN",
+    )
+
+
 # -- the result ---------------------------------------------------------------------
 def test_pooled_result_fields(shared_fits):
     case = SHARED[3]  # BCG, half-normal(0.5), N(0, 4²)

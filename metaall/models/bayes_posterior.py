@@ -39,7 +39,8 @@ Posterior moments exist only when the tail allows: with a posterior density fall
 τ^-a (a = prior tail exponent + k - 1 with a flat μ prior, + k with a normal one), E[τ]
 needs a > 2 and E[τ²] (hence the posterior sd of μ under a flat prior and the
 predictive sd) a > 3. Moments that do not exist are reported as ``inf`` (sd, E[τ]) or
-NaN (the mean of μ), with a note saying why.
+NaN (the mean of μ), with a note saying why; so is a moment that exists but whose
+integrand falls more slowly than τ^-1.25 (integrating it would need τ beyond e^300).
 """
 
 from __future__ import annotations
@@ -415,14 +416,18 @@ class Posterior:
         return NormalMixture(self.rule.weights, mean, np.sqrt(var))
 
     def mu_moments(self) -> tuple[float, float]:
-        """Posterior mean and sd of μ (NaN / inf where they do not exist)."""
+        """Posterior mean and sd of μ (NaN / inf where they do not exist; see
+        :meth:`note_moments`). m(τ) is bounded, so the mean needs no τ moment, but
+        with a flat prior s²(τ) grows like τ²/k and the sd needs E[τ²]."""
         if self.flat and self.tail <= 2:
             return math.nan, math.inf
-        sd = math.inf if self.flat and self.tail <= 3 else self.mu.sd()
+        if not self.flat:
+            return self.mu.mean(), self.mu.sd()
+        sd = math.inf if self.tail <= 3 else self.mu.sd() if self.order >= 2 else math.nan
         return self.mu.mean(), sd
 
     def note_moments(self) -> list[str]:
-        """Plain-words notes on posterior moments that do not exist."""
+        """Plain-words notes on posterior moments that do not exist or are not given."""
         notes = []
         if self.tail <= 2:
             notes.append("the posterior mean of τ is infinite (heavy-tailed posterior)")
@@ -430,4 +435,10 @@ class Posterior:
             notes.append("the posterior mean of μ does not exist (flat prior, heavy tails)")
         if self.tail <= 3:
             notes.append("the posterior sd of τ and the predictive sd are infinite")
+        for r, what in ((1, "mean"), (2, "sd")):
+            if self.tail > r + 1 and r > self.order:
+                notes.append(
+                    f"the posterior {what} of τ exists but its tail is too heavy to "
+                    "integrate accurately: reported as NaN"
+                )
         return notes
