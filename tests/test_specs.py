@@ -24,7 +24,7 @@ DATA = load_extractions(REPO / "extractions")
 VOCABULARY = DATA.vocabulary
 KEYS = (
     "title, comparison, outcome, measure, method, test, level, zero_cells, subgroup_by, "
-    "include, favours, arm_labels, order, prediction_interval"
+    "include, favours, arm_labels, order, prediction_interval, control_risks, risk_timepoint"
 )
 MINIMAL = "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: RR\n"
 
@@ -109,6 +109,14 @@ def test_defaults(tmp_path: Path) -> None:
     assert spec.zero_cells == ZeroCells(0.5, "only0", True)
     assert (spec.subgroup_by, dict(spec.include), spec.order) == ("population", {}, "spec")
     assert spec.prediction_interval == "metafor" and methods.method(spec.method).random_effects
+
+
+def test_control_risks_and_their_timepoint(tmp_path: Path) -> None:
+    text = MINIMAL + "control_risks: [0.3, 0.5]\nrisk_timepoint: 2 years\n"
+    spec = load_spec(write(tmp_path, text), VOCABULARY)
+    assert (spec.control_risks, spec.risk_timepoint) == ((0.3, 0.5), "2 years")
+    bad = write(tmp_path, MINIMAL + "control_risks: [30]\n", "bad.yaml")
+    assert error_of(bad) == f"{bad}:4: control_risks: expected a number in (0, 1), got 30"
 
 
 def test_subgroups_can_be_switched_off(tmp_path: Path) -> None:

@@ -71,6 +71,8 @@ def pooled_control_risk(effects: Sequence) -> float | None:
 
 
 def _risk(measure: str, ratio: float, p0: float) -> float:
+    if math.isinf(ratio):  # a ratio beyond float range: every patient has the event
+        return 1.0
     if measure == "RR":
         return min(ratio * p0, 1.0)
     if measure == "OR":
@@ -82,6 +84,13 @@ def _risk(measure: str, ratio: float, p0: float) -> float:
     raise ValueError(f"absolute effects are defined for RR, OR, HR and RD, not {measure}")
 
 
+def _ratio(log_value: float) -> float:
+    try:
+        return math.exp(log_value)
+    except OverflowError:
+        return math.inf
+
+
 def absolute_effects(
     spec: AnalysisSpec, fit: PooledResult, effects: Sequence
 ) -> tuple[AbsoluteEffect, ...]:
@@ -91,12 +100,11 @@ def absolute_effects(
     measure = methods.measure(spec.measure)
     if not math.isfinite(fit.estimate) or measure.name not in ("RR", "OR", "HR", "RD"):
         return ()
-    show = math.exp if measure.log_scale else float
-    bounds = [show(x) for x in (fit.estimate, fit.ci_lb, fit.ci_ub)]
     assumed = [(p, "assumed") for p in spec.control_risks]
     pooled = pooled_control_risk(effects)
     if pooled is not None and 0 < pooled < 1:
         assumed.insert(0, (pooled, "pooled control arms"))
+    bounds = [_ratio(x) if measure.log_scale else x for x in (fit.estimate, fit.ci_lb, fit.ci_ub)]
     out = []
     for p0, source in assumed:
         risks = [_risk(measure.name, b, p0) for b in bounds]
