@@ -50,7 +50,7 @@ from metaall.sequential.spending import check_spending, incremental_spending
 CAP = 20.0  # boundary where (almost) no error is spent: RTSA's zninf
 ALPHA_TOL = 1e-9  # RTSA alpha_boundary(tol): incremental α below this gets the cap
 BETA_TOL = 1e-15  # RTSA beta_boundary(tol): incremental β below this gets no boundary
-GRID = 32  # J&T grid parameter r (RTSA uses 18)
+GRID = 8  # J&T grid parameter r, Gauss-Legendre per interval (RTSA: Simpson, r = 18)
 
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:
@@ -163,7 +163,8 @@ def alpha_boundaries(
                     f"look {k + 1}: the {spending} function spends more α than is left"
                 )
             upper[k] = _brentq(lambda b, t=t, a=target: rec.upper_tail(b, t) - a, floor, CAP)
-        rec.advance(-upper[k] if side == 2 else -CAP, upper[k], t)
+        nxt = frac[k + 1] if k + 1 < frac.size else None
+        rec.advance(-upper[k] if side == 2 else -CAP, upper[k], t, nxt)
     return upper, cum, capped
 
 
@@ -174,7 +175,7 @@ def _power(info: np.ndarray, upper: np.ndarray, lower: np.ndarray, theta: float,
     for k, i in enumerate(info):
         total += rec.upper_tail(upper[k], i)
         if k + 1 < info.size:
-            rec.advance(lower[k], upper[k], i)
+            rec.advance(lower[k], upper[k], i, info[k + 1])
     return total
 
 
@@ -199,7 +200,7 @@ def _futility_pass(
                 fut[k] = _brentq(lambda a, i=i, b=incr[k]: rec.lower_tail(a, i) - b, -CAP, 2 * CAP)
         if k + 1 < info.size:
             lo = -CAP if np.isnan(fut[k]) else min(fut[k], upper[k])
-            rec.advance(lo, upper[k], i)
+            rec.advance(lo, upper[k], i, info[k + 1])
     return fut, cum
 
 

@@ -13,12 +13,17 @@ The sub-density of Zₖ over paths that continued at every earlier look is
     fₖ(z) = ∫ fₖ₋₁(u) · √(Iₖ/Δₖ) · φ((z√Iₖ - u√Iₖ₋₁ - θΔₖ)/√Δₖ) du   over (aₖ₋₁, bₖ₋₁),
 
 and the probability of leaving above b (below a) at look k is the same integral with
-φ replaced by the upper (lower) normal tail (J&T §19.2, eqs. 19.3-19.5). Integrals use
-composite Simpson's rule on J&T's grid: 6r - 1 points centred at θ√Iₖ, spaced
-3/(2r)·SD within ±3 SD and logarithmically out to ±(3 + 4 ln r) SD, cut at the
-continuation limits and with interval midpoints added (12r - 3 points at most). J&T
-report probabilities accurate to about 1e-6 with r = 16; the error falls quickly with
-r (see ``tests/test_sequential.py`` and ``benchmarks/bench_sequential.py``).
+φ replaced by the upper (lower) normal tail (J&T §19.2, eqs. 19.3-19.5).
+
+Quadrature: J&T's grid (§19.2) of 6r - 1 points centred at θ√Iₖ, spaced 3/(2r) within
+±3 SD and logarithmically out to ±(3 + 4 ln r) SD, cut at the continuation limits.
+J&T integrate with Simpson's rule on it (RTSA does, with r = 18); here each interval
+gets a 4-point Gauss-Legendre rule (``numpy.polynomial.legendre.leggauss``), whose
+error falls as h⁸ instead of h⁴: with r = 8 (184 nodes) crossing probabilities are
+accurate to about 1e-13, against about 1e-9 for Simpson with r = 32 (381 nodes; see
+``tests/test_sequential.py``). When the next increment is small the next integrand
+varies on the scale √(Δₖ₊₁/Iₖ) in z, so r is divided by that scale when it is below 1
+(the TSA's 1% rule keeps it above √0.01 = 0.1).
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ def _special():
     return special
 
 
-def grid(mean: float, lo: float, hi: float, r: int) -> tuple[np.ndarray, np.ndarray]:
-    """Jennison & Turnbull's points and Simpson weights on (lo, hi) ∩ the grid range."""
+def grid(
+    mean: float, lo: float, hi: float, r: int, points: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on Jennison & Turnbull's intervals within (lo, hi)."""
     i = np.arange(1, 6 * r, dtype=float)
     x = mean + np.where(
         i < r,
@@ -48,15 +55,10 @@ def grid(mean: float, lo: float, hi: float, r: int) -> tuple[np.ndarray, np.ndar
         x = np.concatenate((x[x < hi], [hi]))
     if x.size < 2 or not x[-1] > x[0]:
         return np.empty(0), np.empty(0)
-    width = np.diff(x)
-    z = np.empty(2 * x.size - 1)
-    z[0::2] = x
-    z[1::2] = x[:-1] + width / 2
-    w = np.zeros_like(z)
-    w[1::2] = 4 * width / 6
-    w[0:-1:2] += width / 6
-    w[2::2] += width / 6
-    return z, w
+    nodes, weights = np.polynomial.legendre.leggauss(points)
+    half = np.diff(x)[:, None] / 2
+    z = (x[:-1, None] + half * (nodes + 1)).ravel()
+    return z, (half * weights).ravel()
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,20 @@ class Recursion:
         x = (a * np.sqrt(info) - start - drift) / sd
         return float(self._weights() @ _special().ndtr(x))
 
-    def advance(self, lo: float, hi: float, info: float) -> None:
-        """Move to the next look, keeping the paths with lo < Zₖ < hi."""
+    def advance(self, lo: float, hi: float, info: float, next_info: float | None = None) -> None:
+        """Move to the next look, keeping the paths with lo < Zₖ < hi.
+
+        ``next_info`` (the information at the look after) refines the grid when the
+        coming increment is small: the next integrand varies on the scale
+        √((Iₖ₊₁ - Iₖ)/Iₖ) in z, so r is divided by that when it is below 1.
+        """
         start, drift, sd = self._shift(info)
-        z, w = grid(self.theta * np.sqrt(info), lo, hi, self.r)
+        r = self.r
+        if next_info is not None:
+            scale = np.sqrt((next_info - info) / info)
+            if scale < 1:
+                r = int(np.ceil(self.r / scale))
+        z, w = grid(self.theta * np.sqrt(info), lo, hi, r)
         if z.size:
             dens = np.exp(
                 -0.5 * ((z[:, None] * np.sqrt(info) - start[None, :] - drift) / sd) ** 2

@@ -12,7 +12,8 @@ Jakobsen & Gluud 2017, BMC Med Res Methodol 17:39; R's RTSA.)
    models, adjusted by the diversity D² of the final meta-analysis (the TSA program's
    DARIS; ``adjust='I2'`` uses I² = (Q - df)/Q, ``'none'`` nothing).
 3. Information fractions tⱼ = nⱼ/RIS. A trial is a look when it adds more than 1% of
-   the RIS to the previous look (RTSA and the TSA program skip smaller increments).
+   the RIS (RTSA and the TSA program skip smaller increments; RTSA compares each trial
+   with the one before it, so several small trials in a row make no look).
    The first trial reaching the RIS is the final look at t = 1 (a previous look within
    1% of the RIS is dropped); later trials are not monitored (as RTSA's analysis).
    Without power adjustment (the TSA program's choice) the information at t = 1 is the
@@ -52,7 +53,7 @@ from metaall.sequential.information import (
     required_information_size,
 )
 
-MIN_STEP = 0.01  # a look needs more than 1% of the RIS beyond the previous look
+MIN_STEP = 0.01  # a look's trial must add more than 1% of the RIS
 ADJUSTMENTS = ("D2", "I2", "none")
 RATIO_MEASURES = ("RR", "OR", "HR", "PETO")
 
@@ -183,18 +184,24 @@ def _required(cum, measure, method, adjust, alpha, beta, side, effect) -> Inform
 
 
 def _looks(cum: Cumulative, ris: int) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
-    """Look number per trial (0: none), the looks' fractions, statuses, RIS reached."""
+    """Look number per trial (0: none), the looks' fractions, statuses, RIS reached.
+
+    RTSA's rule: a pooled trial is a look when the information so far exceeds 1% of the
+    RIS and the trial itself adds more than 1% (the first trial past 1% always does).
+    """
     k = cum.participants.size
-    look = np.zeros(k, dtype=int)
     status = [""] * k
     timing: list[float] = []
     owners: list[int] = []
     reached = False
+    previous = 0.0
     for j in range(k):
         t = cum.accrued[j] / ris
         if not cum.included[j]:
             status[j] = "not pooled (no events, or only events, in both arms)"
-        elif reached:
+            continue
+        step, previous = t - previous, t
+        if reached:
             status[j] = "after the required information size: not monitored"
         elif t >= 1:
             if timing and 1 - timing[-1] <= MIN_STEP:
@@ -205,14 +212,14 @@ def _looks(cum: Cumulative, ris: int) -> tuple[np.ndarray, np.ndarray, list[str]
             owners.append(j)
             reached = True
             status[j] = "reaches the required information size: final look"
-        elif t - (timing[-1] if timing else 0.0) > MIN_STEP:
+        elif t > MIN_STEP and (step > MIN_STEP or not timing):
             timing.append(float(t))
             owners.append(j)
             status[j] = "look"
         else:
-            status[j] = "adds less than 1% of the required information size: not a look"
-    for n, j in enumerate(owners):
-        look[j] = n + 1
+            status[j] = "adds 1% of the required information size or less: not a look"
+    look = np.zeros(k, dtype=int)
+    look[owners] = np.arange(1, len(owners) + 1)
     return look, np.asarray(timing), status, reached
 
 
