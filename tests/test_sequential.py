@@ -333,17 +333,22 @@ def _tsa_of(case, **extra):
 
 @pytest.mark.parametrize("case", cases("tsa"))
 def test_tsa_matches_rtsa(case):
-    """RTSA(type = 'analysis', power_adj = FALSE) with tightened numerics (tsa.R)."""
+    """RTSA(type = 'analysis') with tightened numerics (tsa.R), without and with power
+    adjustment (then RTSA's timings are in units of the unadjusted RIS)."""
     e = case["expected"]
     res = _tsa_of(case)
-    assert res.ris == e["ris"]
+    assert res.information_size.participants == e["ris"]
+    close(res.inflation, e["root"], "inflation")
+    assert res.ris == int(np.ceil(e["ris"] * e["root"]))
     pooled = np.flatnonzero(res.included)
     close(res.accrued[pooled], e["participants"], "participants", 0, 0)
     # RTSA monitors the common-effect z when the final tau² is 0 (rtsa_fixed); the
     # random-effects z it reports for every look is the one metaall monitors
     z = e["z_fixed"] if res.method in ("FE", "MH") else e["z_random"]
     close(res.zval[pooled], z, "cumulative z", 1e-9, 1e-12)
-    close(res.boundaries.timing, e["look_timing"], "look timing", 1e-12, 0)
+    timing = res.boundaries.timing * res.inflation  # the last is the inflation (root)
+    close(timing[:-1], e["look_timing"][:-1], "look timing", 1e-12, 0)
+    close(timing[-1], e["look_timing"][-1], "final look timing")
     close_upper(res.boundaries, e["upper"])
     np.testing.assert_array_equal(e["lower"], -np.asarray(e["upper"]))
     close(res.boundaries.futility_upper, floats(e["fut_upper"]), "futility upper")

@@ -17,7 +17,11 @@ Jakobsen & Gluud 2017, BMC Med Res Methodol 17:39; R's RTSA.)
    The first trial reaching the RIS is the final look at t = 1 (a previous look within
    1% of the RIS is dropped); later trials are not monitored (as RTSA's analysis).
    Without power adjustment (the TSA program's choice) the information at t = 1 is the
-   RIS itself, i.e. the boundaries' ``inflation`` is 1.
+   RIS itself (the boundaries' ``inflation`` is 1). With ``power_adjusted`` (RTSA's
+   default) the RIS is multiplied by the inflation R of the sequential design at those
+   looks (the information at which it has power 1 - β, or at which its futility and
+   monitoring boundaries meet), the fractions become nⱼ/(R·RIS), and the 1% rule still
+   counts in units of the unadjusted RIS, as in RTSA.
 4. Lan-DeMets α-spending boundaries at the looks (final look at t = 1 added when the RIS
    is not reached) by :func:`sequential_boundaries`, with optional β-spending futility
    boundaries.
@@ -71,7 +75,9 @@ class TSAResult:
     ``status`` in words. ``boundaries`` holds every look including an added final look
     at the RIS. ``conclusion`` is ``'benefit'``, ``'harm'``, ``'futility'`` or
     ``'inconclusive'``, ``decided_at`` the index of the deciding trial, ``verdict``
-    the sentence; ``more_participants`` = RIS - accrued (0 once reached).
+    the sentence; ``more_participants`` = RIS - accrued (0 once reached). ``ris`` is
+    the information size the fractions refer to: the RIS times ``inflation`` (1 unless
+    power adjusted); ``information_size`` the RIS computed here (None when given).
     """
 
     studies: tuple[str, ...]
@@ -96,6 +102,7 @@ class TSAResult:
     boundaries: Boundaries
     ris: int
     information_size: InformationSize | None
+    inflation: float
     diversity: float
     inconsistency: float
     reached: bool
@@ -171,8 +178,7 @@ def _heterogeneity(cum: Cumulative, method: str) -> tuple[float, float]:
     return d2, i2
 
 
-def _required(cum, measure, method, adjust, alpha, beta, side, effect) -> InformationSize:
-    d2, i2 = _heterogeneity(cum, method)
+def _required(cum, adjust, alpha, beta, side, effect, d2, i2) -> InformationSize:
     effect = {k: v for k, v in effect.items() if v is not None}
     binary = any(k in effect for k in ("rr", "rrr", "odds_ratio"))
     if binary and effect.get("control_risk") is None:
@@ -183,11 +189,15 @@ def _required(cum, measure, method, adjust, alpha, beta, side, effect) -> Inform
     return required_information_size(alpha=alpha, beta=beta, side=side, **het, **effect)
 
 
-def _looks(cum: Cumulative, ris: int) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
-    """Look number per trial (0: none), the looks' fractions, statuses, RIS reached.
+def _looks(
+    cum: Cumulative, ris: float, min_step: float = MIN_STEP
+) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
+    """Look number per trial (0: none), the looks' fractions of ``ris``, statuses, and
+    whether ``ris`` is reached.
 
-    RTSA's rule: a pooled trial is a look when the information so far exceeds 1% of the
-    RIS and the trial itself adds more than 1% (the first trial past 1% always does).
+    RTSA's rule: a pooled trial is a look when the information so far exceeds
+    ``min_step`` and the trial itself adds more than that (the first trial past it
+    always does).
     """
     k = cum.participants.size
     status = [""] * k
@@ -204,7 +214,7 @@ def _looks(cum: Cumulative, ris: int) -> tuple[np.ndarray, np.ndarray, list[str]
         if reached:
             status[j] = "after the required information size: not monitored"
         elif t >= 1:
-            if timing and 1 - timing[-1] <= MIN_STEP:
+            if timing and 1 - timing[-1] <= min_step:
                 status[owners[-1]] = "within 1% of the required information size: not a look"
                 timing.pop()
                 owners.pop()
@@ -212,7 +222,7 @@ def _looks(cum: Cumulative, ris: int) -> tuple[np.ndarray, np.ndarray, list[str]
             owners.append(j)
             reached = True
             status[j] = "reaches the required information size: final look"
-        elif t > MIN_STEP and (step > MIN_STEP or not timing):
+        elif t > min_step and (step > min_step or not timing):
             timing.append(float(t))
             owners.append(j)
             status[j] = "look"
@@ -264,6 +274,35 @@ def _count(n: float) -> str:
     return f"{round(n):,}"
 
 
+def _verdict(conclusion, decided, reached, last, names, more, total, accrued) -> tuple:
+    """(conclusion, deciding trial, the verdict in words)."""
+    if decided is None and reached:
+        return (
+            "futility",
+            last,
+            (
+                f"futile (required information size reached at {names[last]} without "
+                "crossing the monitoring boundary: an effect as large as anticipated is unlikely)"
+            ),
+        )
+    if conclusion in ("benefit", "harm"):
+        return (
+            conclusion,
+            decided,
+            (f"firm evidence of {conclusion} (monitoring boundary crossed at {names[decided]})"),
+        )
+    if conclusion == "futility":
+        return conclusion, decided, f"futile (futility boundary crossed at {names[decided]})"
+    return (
+        conclusion,
+        decided,
+        (
+            f"inconclusive: {_count(more)} more participants needed (required information "
+            f"size {_count(total)}, {_count(accrued)} accrued)"
+        ),
+    )
+
+
 def trial_sequential_analysis(
     ai=None,
     n1i=None,
@@ -288,6 +327,7 @@ def trial_sequential_analysis(
     side: int = 2,
     spending: str = "obrien-fleming",
     futility: str | None = None,
+    power_adjusted: bool = False,
     benefit: str = "lower",
     level: float = 0.95,
     studies: Sequence[str] | None = None,
@@ -303,8 +343,10 @@ def trial_sequential_analysis(
     ``mean_difference`` with ``sd``) and ``adjust`` (``'D2'``, ``'I2'``, ``'none'``;
     default D² for random-effects ``method``, none for ``FE``/``MH``). ``method``: ``FE``,
     ``MH`` (counts) or a τ² estimator (random effects, Wald z). ``futility``: β-spending
-    function of the futility boundaries (None: none). ``benefit``: ``'lower'`` or
-    ``'higher'``, the direction of effects that favour the intervention.
+    function of the futility boundaries (None: none). ``power_adjusted``: enlarge the
+    RIS by the sequential design's inflation (RTSA's default ``power_adj``; the TSA
+    program does not). ``benefit``: ``'lower'`` or ``'higher'``, the direction of
+    effects that favour the intervention.
     """
     side = check_side(side)
     if benefit not in ("lower", "higher"):
@@ -314,19 +356,8 @@ def trial_sequential_analysis(
         adjust = "D2" if random else "none"
     if adjust not in ADJUSTMENTS:
         raise ValueError(f"adjust must be 'D2', 'I2' or 'none', got {adjust!r}")
-    cum = cumulative(
-        ai,
-        n1i,
-        ci,
-        n2i,
-        yi=yi,
-        vi=vi,
-        ni=ni,
-        measure=measure,
-        method=method,
-        level=level,
-        studies=studies,
-    )
+    names = dict(yi=yi, vi=vi, ni=ni, measure=measure, method=method, level=level)
+    cum = cumulative(ai, n1i, ci, n2i, **names, studies=studies)
     effect = dict(
         control_risk=control_risk,
         rr=rr,
@@ -340,27 +371,26 @@ def trial_sequential_analysis(
         given = [k for k, v in effect.items() if v is not None]
         if given:
             raise ValueError(f"give either ris or the anticipated effect, not both ({given})")
-        total, info = _check_ris(ris)
+        fixed_ris, info = _check_ris(ris)
     else:
-        info = _required(cum, measure, method, adjust, alpha, beta, side, effect)
-        total = info.participants
-    look, timing, status, reached = _looks(cum, total)
+        info = _required(cum, adjust, alpha, beta, side, effect, d2, i2)
+        fixed_ris = info.participants
+    design = dict(alpha=alpha, side=side, spending=spending, beta=beta, futility=futility)
+    if grid is not None:
+        design["grid"] = grid
+    inflation = 1.0
+    if power_adjusted:
+        # RTSA: the design at the looks of the unadjusted analysis gives the inflation
+        _, timing, _, _ = _looks(cum, fixed_ris)
+        if timing.size:
+            inflation = sequential_boundaries(timing, **design).inflation
+    look, timing, status, reached = _looks(cum, fixed_ris * inflation, MIN_STEP / inflation)
     if timing.size == 0:
         raise ValueError(
             "no look: the pooled trials hold less than 1% of the required information size "
-            f"({_count(cum.accrued[-1])} of {_count(total)} participants)"
+            f"({_count(cum.accrued[-1])} of {_count(fixed_ris)} participants)"
         )
-    kwargs = {} if grid is None else {"grid": grid}
-    bounds = sequential_boundaries(
-        timing,
-        alpha,
-        side,
-        spending,
-        beta,
-        futility,
-        inflation=1.0 if futility else None,
-        **kwargs,
-    )
+    bounds = sequential_boundaries(timing, **design, inflation=inflation)
     oriented = _oriented(bounds, benefit)
     k = cum.participants.size
     cols = {name: np.full(k, np.nan) for name in (*oriented, "alpha_spent", "adj_lb", "adj_ub")}
@@ -377,35 +407,26 @@ def trial_sequential_analysis(
             if crossed is not None:
                 conclusion, decided = crossed, int(j)
     last = int(np.flatnonzero(look)[-1])
+    total = int(np.ceil(fixed_ris * inflation - 1e-9))
     accrued = float(cum.accrued[np.flatnonzero(cum.included)[-1]])
-    more = max(0, int(np.ceil(total - accrued)))
-    if decided is None and reached:
-        conclusion, decided = "futility", last
-        verdict = (
-            f"futile (required information size reached at {cum.studies[last]} without "
-            "crossing the monitoring boundary: an effect as large as anticipated is unlikely)"
-        )
-    elif conclusion in ("benefit", "harm"):
-        verdict = (
-            f"firm evidence of {conclusion} (monitoring boundary crossed at {cum.studies[decided]})"
-        )
-    elif conclusion == "futility":
-        verdict = f"futile (futility boundary crossed at {cum.studies[decided]})"
-    else:
-        verdict = (
-            f"inconclusive: {_count(more)} more participants needed (required information "
-            f"size {_count(total)}, {_count(accrued)} accrued)"
-        )
-    notes = list(bounds.notes)
+    more = max(0, int(np.ceil(fixed_ris * inflation - accrued - 1e-9)))
+    conclusion, decided, verdict = _verdict(
+        conclusion, decided, reached, last, cum.studies, more, total, accrued
+    )
+    notes = [n for n in bounds.notes if not n.startswith("a final look")]
     if not reached:
-        notes = [n for n in notes if not n.startswith("a final look")]
         notes.append("the boundaries' last look is the required information size (t = 1)")
+    if power_adjusted:
+        notes.append(
+            f"required information size {fixed_ris} × {inflation:.4f} for the sequential "
+            "design's power (RTSA's power adjustment)"
+        )
     return TSAResult(
         studies=cum.studies,
         participants=cum.participants,
         included=cum.included,
         accrued=cum.accrued,
-        timing=cum.accrued / total,
+        timing=cum.accrued / (fixed_ris * inflation),
         estimate=cum.estimate,
         se=cum.se,
         zval=cum.zval,
@@ -423,6 +444,7 @@ def trial_sequential_analysis(
         boundaries=bounds,
         ris=total,
         information_size=info,
+        inflation=inflation,
         diversity=d2,
         inconsistency=i2,
         reached=reached,
