@@ -315,6 +315,7 @@ def test_fixed_inflation_caps_last_futility():
         (([0.5, 1.2],), dict(beta=0.1, futility="pocock"), "up to 1"),
         (([0.5, 1],), dict(beta=0.1, inflation=0), "inflation must be a positive"),
         (([0.5, 1],), dict(grid=2), "grid must be"),
+        (([0.5, 1],), dict(inflation=1.0), "inflation needs beta"),
     ],
 )
 def test_boundary_errors(args, kwargs, message):

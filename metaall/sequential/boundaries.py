@@ -284,8 +284,11 @@ def sequential_boundaries(
         futility = check_spending(futility, "futility spending")
         if beta is None:
             raise ValueError("futility boundaries need beta (the type II error)")
-    if inflation is not None and not (np.isfinite(inflation) and inflation > 0):
-        raise ValueError(f"inflation must be a positive number, got {inflation}")
+    if inflation is not None:
+        if not (np.isfinite(inflation) and inflation > 0):
+            raise ValueError(f"inflation must be a positive number, got {inflation}")
+        if beta is None:
+            raise ValueError("inflation needs beta (the type II error)")
     notes = []
     if t[-1] < 1:
         t = np.append(t, 1.0)
@@ -305,8 +308,8 @@ def sequential_boundaries(
             f"boundary set to the cap {CAP:g} (no crossing possible)"
         )
     lower = -upper if side == 2 else np.full(t.size, np.nan)
-    nan = np.full(t.size, np.nan)
-    fut_u, fut_l, beta_spent, power = nan, nan, None, None
+    fut_u, fut_l = np.full(t.size, np.nan), np.full(t.size, np.nan)
+    beta_spent = power = None
     R = inflation
     if beta is not None:
         theta = dist.norm_quantile(1 - alpha / side) + dist.norm_quantile(1 - beta)
@@ -322,7 +325,7 @@ def sequential_boundaries(
             power = power_at(R)
         else:
             fut, beta_spent, R = _futility(t, upper, theta, beta, futility, side, inflation, grid)
-            cont_lo = np.where(np.isfinite(fut), fut, -CAP)
+            cont_lo = np.where(np.isnan(fut), -CAP, np.minimum(fut, upper))
             power = _power(t * R, upper, cont_lo, theta, grid)
             if side == 2:
                 fut_u, fut_l = fut, -fut

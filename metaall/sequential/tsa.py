@@ -12,8 +12,8 @@ Jakobsen & Gluud 2017, BMC Med Res Methodol 17:39; R's RTSA.)
    models, adjusted by the diversity D² of the final meta-analysis (the TSA program's
    DARIS; ``adjust='I2'`` uses I² = (Q - df)/Q, ``'none'`` nothing).
 3. Information fractions tⱼ = nⱼ/RIS. A trial is a look when it adds more than 1% of
-   the RIS (RTSA and the TSA program skip smaller increments; RTSA compares each trial
-   with the one before it, so several small trials in a row make no look).
+   the RIS (RTSA's rule: it compares each trial with the one before it, so several
+   small trials in a row make no look).
    The first trial reaching the RIS is the final look at t = 1 (a previous look within
    1% of the RIS is dropped); later trials are not monitored (as RTSA's analysis).
    Without power adjustment (the TSA program's choice) the information at t = 1 is the
@@ -26,9 +26,9 @@ Jakobsen & Gluud 2017, BMC Med Res Methodol 17:39; R's RTSA.)
    is not reached) by :func:`sequential_boundaries`, with optional β-spending futility
    boundaries.
 5. The first look (in time) whose z lies beyond a monitoring boundary decides: benefit
-   or harm by the direction (``benefit='lower'``: effects below the null, RR < 1 or a
-   negative difference, favour the intervention, the TSA program's convention for
-   adverse outcomes); inside the futility wedge (or, one-sided, beyond the futility
+   or harm by the direction (``benefit='lower'``, the default, for adverse outcomes
+   such as mortality: effects below the null, RR < 1 or a negative difference, favour
+   the intervention); inside the futility wedge (or, one-sided, beyond the futility
    boundary): futility. Reaching the RIS without crossing is also futility: an effect as
    large as anticipated is then unlikely. Otherwise the result is inconclusive and
    RIS - n participants are still needed.
