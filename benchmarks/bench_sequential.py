@@ -3,8 +3,9 @@
     python benchmarks/bench_sequential.py [--looks 10 50] [--skip-r]
 
 Times (best of three) metaall's
-1. O'Brien-Fleming α boundaries at K equal looks, two-sided, with the power inflation
-   (``beta=0.1``: the information a sequential design needs, RTSA's ``root``);
+1. O'Brien-Fleming α boundaries at K equal looks, two-sided, alone (RTSA's internal
+   ``alpha_boundary``) and with the power inflation (``beta=0.1``: the information a
+   sequential design needs, RTSA's ``root``, which ``boundaries()`` always computes);
 2. the same with non-binding O'Brien-Fleming β-spending futility boundaries;
 3. a full TSA (RR 0.9, random effects, D²-adjusted RIS) of RTSA's ``perioOxy`` (15 trials) and
    of a simulated series of 50 trials;
@@ -44,6 +45,8 @@ best <- function(f, n = 3) min(replicate(n, system.time(f())[["elapsed"]]))
 out <- list()
 for (K in args$looks) {{
   t <- (1:K) / K
+  out[[paste0("alphaonly_", K)]] <- best(function() RTSA:::alpha_boundary(inf_frac = t,
+    side = 2, alpha = 0.05, beta = 0.1, es_alpha = "esOF"))
   b <- NULL
   out[[paste0("alpha_", K)]] <- best(function()
     b <<- boundaries(t, alpha = 0.05, beta = 0.1, side = 2))
@@ -119,8 +122,11 @@ def main() -> None:
         print("(Rscript with RTSA not available: metaall only)")
     for k in args.looks:
         t = np.arange(1, k + 1) / k
+        sec, _ = best_of(lambda t=t: sequential_boundaries(t))
+        line = f"α boundaries only,          {k:3d} looks: metaall {sec:8.3f} s"
+        print(line + (f"   RTSA {r[f'alphaonly_{k}']:8.3f} s" if r is not None else ""))
         sec, b = best_of(lambda t=t: sequential_boundaries(t, beta=0.1))
-        line = f"α boundaries + inflation, {k:3d} looks: metaall {sec:8.3f} s"
+        line = f"α boundaries + inflation,   {k:3d} looks: metaall {sec:8.3f} s"
         if r is not None:
             diff = np.max(np.abs(np.asarray(r[f"upper_{k}"]) - b.upper))
             line += f"   RTSA {r[f'alpha_{k}']:8.3f} s   max |Δz| {diff:.1e}"
