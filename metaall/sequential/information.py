@@ -208,20 +208,23 @@ def required_information_size(
         factor = 1 / (1 - value)
         total = math.ceil(fixed * factor)
     effect = {
-        "RR": f"RR {1 - theta / pc if pc else 0:g}",
-        "OR": f"OR {math.exp(log_effect):g}",
-        "MD": f"mean difference {theta:g} (SD {math.sqrt(nu):g})",
+        "RR": f"a risk ratio of {pi / pc:.4g}" if pc else "",
+        "OR": f"an odds ratio of {math.exp(log_effect):.4g}",
+        "MD": f"a mean difference of {theta:g} (SD {math.sqrt(nu):g})",
     }[outcome]
-    risk = f" with a control-group risk of {pc:g}" if pc is not None else ""
-    adjust = {
-        "none": "no heterogeneity adjustment",
-        "D2": f"adjusted for diversity D² = {value:g} (×{factor:.4g})",
-        "I2": f"adjusted for inconsistency I² = {value:g} (×{factor:.4g})",
-        "tau2": f"adjusted for τ² = {value:g}: {n_trials} trials of {per_trial} participants",
-    }[kind]
+    risk = f", control-group risk {pc:g}" if pc is not None else ""
+    sides = "two-sided" if side == 2 else "one-sided"
+    if kind == "tau2":
+        adjust = f"τ² = {value:g}: {n_trials} trials of {per_trial:,} participants"
+    else:
+        adjust = {
+            "none": "no heterogeneity adjustment",
+            "D2": f"× {factor:.4g} for diversity D² = {value:.4g}",
+            "I2": f"× {factor:.4g} for inconsistency I² = {value:.4g}",
+        }[kind]
     description = (
-        f"{total} participants to detect an {effect}{risk} with α = {alpha:g} "
-        f"({side}-sided) and power {1 - beta:g}; fixed-effect size {fixed}, {adjust}"
+        f"{total:,} participants to detect {effect} (α = {alpha:g} {sides}, power "
+        f"{1 - beta:.0%}{risk}): {fixed:,} for a fixed-effect meta-analysis, {adjust}"
     )
     return InformationSize(
         participants=int(total),
