@@ -425,6 +425,10 @@ def test_tsa_one_sided_orientation():
     looks = res.look > 0
     close(res.lower[looks], -two.upper[looks], "one-sided boundary", 1e-12, 0)
     assert np.isnan(res.upper[looks]).all() and res.conclusion == "benefit"
+    curve = res.boundary_curve()
+    close(curve["participants"], [*res.accrued, res.ris], "curve x", 1e-12, 0)
+    close(curve["lower"], -res.boundaries.upper, "curve", 0, 0)
+    assert np.isnan(curve["upper"]).all() and curve["capped"][0]
     fut = trial_sequential_analysis(
         **SIX, rr=0.8, method="FE", side=1, alpha=0.025, futility="pocock"
     )

@@ -127,6 +127,17 @@ class TSAResult:
         """True when estimates are logs of ratios (exponentiate to report them)."""
         return self.measure.upper() in RATIO_MEASURES
 
+    def boundary_curve(self) -> dict[str, np.ndarray]:
+        """The boundaries at every look, final look at the RIS included, on the data's z
+        scale (for a TSA figure): ``participants`` (x), ``upper``, ``lower``,
+        ``futility_upper``, ``futility_lower`` (NaN where none) and ``capped``."""
+        curve = _oriented(self.boundaries, self.benefit)
+        return {
+            "participants": self.boundaries.timing * self.ris,
+            **curve,
+            "capped": self.boundaries.capped,
+        }
+
     def rows(self) -> list[dict]:
         """One record per trial, in chronological order."""
         out = []
