@@ -1,8 +1,8 @@
 """The package layout reads as the data flow, with no import cycles.
 
 Layers, lowest first: the vocabulary and number formatting; the evidence base
-(``data``); effect sizes; models; diagnostics; running analyses; reports; figures;
-the command line. A module imports (at module level) only from its own layer or
+(``data``); effect sizes; models; diagnostics and sequential analysis; running
+analyses; reports; figures; the command line. A module imports (at module level) only from its own layer or
 lower ones; imports inside functions (heavy or optional modules, views of a result)
 are not part of the layering.
 """
@@ -18,7 +18,7 @@ LAYERS = [
     {"data"},
     {"effects"},
     {"models"},
-    {"diagnostics"},
+    {"diagnostics", "sequential"},
     {"analysis"},
     {"reports"},
     {"figures"},
