@@ -6,6 +6,8 @@ time point, one study per overlap group)."""
 
 from __future__ import annotations
 
+import json
+import math
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -452,3 +454,84 @@ def test_a_subgroup_outside_the_analysis_is_refused():
 def test_every_shipped_spec_pools_at_least_one_study():
     for name, spec in SPECS.items():
         assert run_analysis(spec, DATA).overall.rows, name
+
+
+# ------------------------------------------------------------------ against R metafor
+
+REFERENCE = json.loads((ROOT / "tests/fixtures/r/evidence.json").read_text(encoding="utf-8"))
+FIELDS = ("estimate", "se", "ci_lb", "ci_ub", "zval", "pval", "tau2", "I2", "H2", "Q", "Q_pval")
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize(
+    "case",
+    REFERENCE["cases"],
+    ids=[f"{c['name']}-{c['overlap_choice']}" for c in REFERENCE["cases"]],
+)
+def test_shipped_analyses_match_metafor(case):
+    spec = SPECS[case["analysis"]]
+    result = run_analysis(spec, DATA, case["subgroup"], case["overlap_choice"])
+    pooled = {r.study.study: counts(r.effect) for r in result.overall.rows}
+    columns = [_listed(case["input"][name]) for name in ("study", "ai", "n1i", "ci", "n2i")]
+    assert pooled == {study: tuple(cells) for study, *cells in zip(*columns, strict=True)}
+    fit, expected = result.overall.fit, case["expected"]
+    assert fit.k == expected["k"]
+    for field in FIELDS:
+        want = expected[field]
+        if field in ("tau2", "I2") and want == 0:
+            assert getattr(fit, field) == pytest.approx(0, abs=1e-10), field
+        else:
+            assert getattr(fit, field) == pytest.approx(want, rel=1e-6, abs=1e-12), field
+    if "pi_lb" in expected:
+        assert (fit.pi_lb, fit.pi_ub) == pytest.approx((expected["pi_lb"], expected["pi_ub"]))
+
+
+def test_subgroup_difference_of_relapse_matches_metafor():
+    expected = REFERENCE["subgroup_test"]
+    d = run_analysis(SPECS["relapse"], DATA).difference
+    assert (d.Q, d.df, d.pval) == pytest.approx((expected["Q"], 1, expected["pval"]), rel=1e-6)
+    assert (d.QM_common_tau2, d.QM_common_tau2_pval) == pytest.approx(
+        (expected["QM"], expected["QM_pval"]), rel=1e-5
+    )
+
+
+def test_sensitivity_overlap_command(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from metaall.cli import cli
+
+    for name in ("extractions", "analyses"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    out = CliRunner().invoke(
+        cli, ["-C", str(tmp_path), "sensitivity", "relapse", "--overlap", "--format", "json"]
+    )
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    assert [(r["overlap_group"], r["pooled"], r["instead_of"]) for r in rows] == [
+        (None, None, None),
+        ("ludaopei", "ChiCTR-llh-16008711", "NCT03173417"),
+        ("zhejiang_hu", "NCT02965092_NCT03366350", "ChiCTR1900023957"),
+    ]
+    reference = {
+        tuple(c["overlap_choice"].items()) if c["overlap_choice"] else (): c["expected"]
+        for c in REFERENCE["cases"]
+        if c["name"] == "relapse/all"
+    }
+    swapped = reference[(("ludaopei", "ChiCTR-llh-16008711"),)]
+    assert rows[1]["effect"] == pytest.approx(math.exp(swapped["estimate"]), rel=1e-6)
+    assert rows[0]["k"] == reference[()]["k"] == 9
+    text = (
+        CliRunner()
+        .invoke(
+            cli,
+            ["-C", str(tmp_path), "sensitivity", "relapse", "--overlap", "--subgroup", "mrd_neg"],
+        )
+        .output
+    )
+    assert text.startswith("Overlapping cohorts: analysis 'relapse', subgroup mrd_neg")
+    assert "ludaopei: LuDaopei (ChiCTR-llh-16008711) for NCT03173417" in text
+    lone = CliRunner().invoke(cli, ["-C", str(tmp_path), "sensitivity", "relapse_hr", "--overlap"])
+    assert "No overlap group has two studies in this analysis." in lone.output

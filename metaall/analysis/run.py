@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -421,3 +421,31 @@ def available_subgroups(spec: AnalysisSpec, data: Extractions) -> list[str]:
     """The subgroup values present among the effects a spec selects, in file order."""
     values = (_group_of(spec, e, data.study_of(e)) for e in spec.select(data))
     return [v for v in dict.fromkeys(values) if v]
+
+
+@dataclass(frozen=True)
+class OverlapAlternative:
+    """One run of an analysis with one overlap group's study swapped: ``pooled`` taken
+    from ``group`` instead of the spec's choice ``instead_of`` (all three empty for the
+    analysis as its spec says)."""
+
+    group: str
+    pooled: str
+    instead_of: str
+    result: AnalysisResult
+
+
+def overlap_alternatives(
+    spec: AnalysisSpec, data: Extractions, subgroup: str | None = None
+) -> list[OverlapAlternative]:
+    """The analysis as specified, then once per other member of each overlap group with
+    that member pooled instead of the spec's choice (one group swapped at a time, the
+    others as specified): the sensitivity analysis for studies that may share patients
+    (Cochrane Handbook v6.4 §10.14, "sensitivity analyses"; §23.2.3 on studies reported
+    more than once)."""
+    runs = [OverlapAlternative("", "", "", run_analysis(spec, data, subgroup))]
+    for group, studies in overlap_members(spec, data).items():
+        for other in studies[1:]:
+            result = run_analysis(spec, data, subgroup, {group: other})
+            runs.append(OverlapAlternative(group, other, studies[0], result))
+    return runs
