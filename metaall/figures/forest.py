@@ -5,23 +5,30 @@ text and as a square sized by weight), per subgroup a diamond with "Total events
 prediction interval, heterogeneity and test for overall effect, then the same for all
 studies and the test for subgroup differences (the overall block is drawn only when
 there are subgroups to compare; Cochrane Handbook v6.4 §10.11.3). Every number is the
-one ``metaall pool`` prints (same result object, same formatting functions).
+one ``metaall pool`` prints (same result object, same formatting functions). With the
+studies' risk-of-bias assessments, RevMan's traffic-light columns follow the graph
+(ROBINS-I domains D1-D7 and overall; :mod:`metaall.figures.rob`). The spec's caution,
+if any, is printed under a total that pools several subgroups.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from matplotlib.figure import Figure
 
 from metaall import distributions as dist
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
-from metaall.figures.panel import Column, Mark, Panel, Row, draw_panel
+from metaall.data.model import StudyRiskOfBias
+from metaall.figures.panel import Column, Mark, Panel, Row, draw_panel, minimum_width_mm
+from metaall.figures.rob import LOOKS, rob_cells, rob_columns, rob_legend
 from metaall.figures.scale import symmetric_scale
-from metaall.figures.settings import FigureSettings, figure_settings
+from metaall.figures.settings import WIDTHS_MM, FigureSettings, figure_settings
 from metaall.figures.style import Style, get_style, num
 
 NOTE_MARKS = "*†‡§¶"
+ROOMY = 1.1  # a forest with traffic lights: this much wider than the least width
 ARMS = ("t", "c")
 
 
@@ -66,9 +73,15 @@ def _count_cells(style: Style, events: tuple[int, int], totals: tuple[int, int])
 class _Builder:
     """Turns an analysis result into the rows of a forest plot."""
 
-    def __init__(self, result: AnalysisResult, style: Style):
+    def __init__(
+        self,
+        result: AnalysisResult,
+        style: Style,
+        rob: Mapping[str, StudyRiskOfBias] | None = None,
+    ):
         self.result = result
         self.style = style
+        self.rob = rob
         self.counts = result.spec.counts
         self.z = float(dist.norm_quantile(0.5 + result.spec.level / 2))
         estimable = [r.weight for r in result.overall.rows if r.estimable]
@@ -82,6 +95,8 @@ class _Builder:
         e, d, style = row.effect, self.result.display, self.style
         mark = f"\u00a0{self.marks[row.note]}" if row.note in self.marks and row.estimable else ""
         cells = {"study": row.label + mark}
+        if self.rob is not None:
+            cells |= rob_cells(self.rob.get(row.study.study))
         if self.counts:
             cells |= _count_cells(style, (e.events_t, e.events_c), (e.n_t, e.n_c))
         elif style.split_counts and row.estimable:
@@ -172,6 +187,20 @@ class _Builder:
         for x in self.result.excluded:
             reasons.setdefault(x.reason, []).append(x.study.label)
         notes += [f"Not included ({why}): {'; '.join(labels)}." for why, labels in reasons.items()]
+        if self.result.groups and spec.caution:
+            notes.append(f"Caution: {spec.caution}")
+        if self.rob is not None:
+            notes += self.rob_notes()
+        return notes
+
+    def rob_notes(self) -> list[str]:
+        """The traffic lights' legend (the judgements shown), and studies without one."""
+        rows = self.result.overall.rows
+        shown = {j for r in rows for j in rob_cells(self.rob.get(r.study.study)).values()}
+        notes = rob_legend([j for j in LOOKS if j in shown])
+        missing = [r.label for r in rows if r.study.study not in self.rob]
+        if missing:
+            notes.append(f"No risk-of-bias assessment: {'; '.join(missing)}.")
         return notes
 
 
@@ -187,14 +216,20 @@ def _scale_values(rows: list[Row]) -> list[float]:
     return values
 
 
-def forest_panel(result: AnalysisResult, style: str = "revman") -> Panel:
+def forest_panel(
+    result: AnalysisResult,
+    style: str = "revman",
+    rob: Mapping[str, StudyRiskOfBias] | None = None,
+) -> Panel:
     """The rows, columns and axis of the forest plot of ``result`` (see :func:`forest_plot`)."""
     if not result.overall.rows:
         raise ValueError(f"analysis '{result.spec.name}' has no study to plot")
     chosen = get_style(style)
-    builder = _Builder(result, chosen)
+    builder = _Builder(result, chosen, rob)
     rows = builder.rows()
     left, right = _columns(result, chosen)
+    if rob is not None:
+        right = (*right, *rob_columns())
     spec = result.spec
     favours = tuple(chosen.spell(label) for label in spec.favours)
     return Panel(
@@ -205,11 +240,15 @@ def forest_panel(result: AnalysisResult, style: str = "revman") -> Panel:
         graph_header=chosen.effect_header(spec.measure, spec.method, spec.level),
         favours=favours,
         notes=tuple(builder.notes()),
+        dots=LOOKS if rob is not None else {},
     )
 
 
 def forest_plot(
-    result: AnalysisResult, settings: FigureSettings | None = None, **options
+    result: AnalysisResult,
+    settings: FigureSettings | None = None,
+    rob: Mapping[str, StudyRiskOfBias] | None = None,
+    **options,
 ) -> Figure:
     """Forest plot of ``result`` (from :func:`metaall.analysis.run_analysis`).
 
@@ -218,7 +257,14 @@ def forest_plot(
     ``single`` (85 mm), ``double`` (175 mm, the default) or mm; the height follows from the
     rows. Subgroups are headed by their vocabulary descriptions (``result.descriptions``,
     else the tag). Studies appear in the order of the result (the spec's ``order``:
-    spec, year, weight or effect). ``ValueError`` when the columns cannot fit the width.
+    spec, year, weight or effect). ``rob`` (study -> ROBINS-I assessment, e.g.
+    ``Extractions.risk_of_bias``) adds the traffic-light columns and their legend;
+    without a chosen width the figure is then as wide as they need (at least double).
+    ``ValueError`` when the columns cannot fit the width.
     """
     look = figure_settings(settings, **options)
-    return draw_panel(forest_panel(result, look.style), look, "double")
+    panel = forest_panel(result, look.style, rob)
+    if rob is not None and look.width is None:  # as wide as the traffic lights need
+        need = math.ceil(ROOMY * minimum_width_mm(panel, look))
+        look = figure_settings(look, width=max(WIDTHS_MM["double"], need))
+    return draw_panel(panel, look, "double")
