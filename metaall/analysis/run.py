@@ -199,6 +199,7 @@ def _candidates(spec: AnalysisSpec, data: Extractions):
     excluded: list[Excluded] = []
     unusable: list[Excluded] = []
     allowed = set(spec.timepoint)
+    told: set[tuple[str, str]] = set()
     for effect in data.select(spec.comparison, spec.outcome):
         study = data.study_of(effect)
         outside = data.outside(effect, spec.include)
@@ -206,7 +207,9 @@ def _candidates(spec: AnalysisSpec, data: Extractions):
             name, value = outside
             wanted = ", ".join(spec.include[name])
             why = f"{name} {value or '(blank)'} is outside this analysis (include.{name}: {wanted})"
-            excluded.append(Excluded(effect, study, why))
+            if (effect.study, why) not in told:  # once per study and reason
+                told.add((effect.study, why))
+                excluded.append(Excluded(effect, study, why))
             continue
         why = _usable(spec, effect)
         if why:
