@@ -100,7 +100,8 @@ def test_hazard_ratio_specs(name: str) -> None:
 def test_every_shipped_spec_states_the_analysis_explicitly() -> None:
     for path in sorted((REPO / "analyses").glob("*.yaml")):
         keys = yaml.safe_load(path.read_text(encoding="utf-8")).keys()
-        assert {"measure", "method", "test", "zero_cells", "favours"} <= keys, path.name
+        explicit = {"measure", "method", "test", "zero_cells", "favours", "timepoint", "overlap"}
+        assert explicit <= keys, path.name
 
 
 # ------------------------------------------------------------------ defaults
