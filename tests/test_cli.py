@@ -20,14 +20,16 @@ from metaall.cli import cli
 ROOT = Path(__file__).resolve().parents[1]
 ONE_LINE_ERROR = re.compile(r"^error: [^\n]+:\d+: [^:\n]+: [^\n]+\n$")
 
-# The MRD-negative relapse counts of the shipped extractions (review Table 2 and 001)
+# The MRD-negative relapse counts the shipped relapse analysis pools (review Table 2 and
+# 001; Hu et al. 2/21 vs 16/26 shares patients with 001 and is left out, see overlap groups)
 MRD_NEG = {
     "NCT01044069": (6, 16, 10, 16),
     "NCT02028455": (2, 11, 16, 29),
+    "NCT02435849": (0, 4, 22, 53),
     "NCT01593696": (0, 10, 2, 2),
     "NCT01865617": (3, 18, 19, 27),
-    "NCT02965092_NCT03366350": (2, 21, 16, 26),
     "ChiCTR1900023957": (11, 55, 44, 67),
+    "NCT03173417": (7, 69, 13, 27),
 }
 
 
@@ -62,16 +64,18 @@ def test_pool_mrd_neg_text_reads_like_revman(project):
     assert result.exit_code == 0
     out = result.output
     assert "Subtotal mrd_neg (random effects, REML tau²)" in out
-    # metafor: rma(measure="RR", ai, n1i, ci, n2i, method="REML") on the six studies
-    assert "0.32 [0.21, 0.49]" in out
-    assert "Prediction interval: [0.18, 0.57]" in out
-    # metafor: confint(rma(...)): tau² [0.0000, 2.9021], I² [0.0%, 91.9%] (Q-profile)
+    # metafor: rma(measure="RR", ai, n1i, ci, n2i, method="REML") on the seven studies
+    # (tests/fixtures/r/evidence.R)
+    assert "0.31 [0.21, 0.45]" in out
+    assert "Prediction interval: [0.19, 0.51]" in out
+    # metafor: confint(rma(...)): tau² [0.0000, 1.4348], I² [0.0%, 85.3%] (Q-profile)
     assert (
-        "tau² = 0.0387 [0.0000, 2.9021]; I² = 13.2% [0.0%, 91.9%]; H² = 1.15; "
-        "Q = 5.82, df = 5, p = 0.32"
+        "tau² = 0.0285 [0.0000, 1.4348]; I² = 10.3% [0.0%, 85.3%]; H² = 1.11; "
+        "Q = 5.78, df = 6, p = 0.45"
     ) in out
-    assert "Test for overall effect: z = -5.29, p < 0.0001" in out
+    assert "Test for overall effect: z = -6.01, p < 0.0001" in out
     assert "* NCT01593696: 0.5 added to each cell" in out
+    assert "Hu et al. (NCT02965092/NCT03366350) [mrd_neg]: may share patients with Zhao" in out
     for line in (
         "measure: risk ratio (RR)",
         "tau2 estimator: restricted maximum likelihood",
@@ -103,7 +107,7 @@ def test_pool_json_agrees_with_the_engine(project):
         "pi_ub",
     ):
         assert doc["pooled"][key] == pytest.approx(getattr(fit, key), rel=1e-12), key
-    assert doc["pooled"]["Q_df"] == 5
+    assert doc["pooled"]["Q_df"] == 6
     assert [s["weight"] for s in doc["studies"]] == pytest.approx(list(fit.weights), rel=1e-12)
     assert [s["events_t"] for s in doc["studies"]] == list(ai)
     assert {
@@ -127,14 +131,14 @@ def test_pool_json_agrees_with_the_engine(project):
 def test_pool_all_subgroups_with_test_for_differences(project):
     doc = pooled_json(project, "relapse")
     names = [g["name"] for g in doc["subgroups"]]
-    assert names == ["mrd_neg", "cr_cri", "cr", "mrd_pos_before_cart"]
+    assert names == ["mrd_neg", "cr"]  # cr_cri's one study shares patients with NCT03173417
     est = [g["pooled"]["estimate"] for g in doc["subgroups"]]
     se = [g["pooled"]["se"] for g in doc["subgroups"]]
     w = 1 / np.square(se)
     q = float(np.sum(w * (np.array(est) - np.sum(w * est) / np.sum(w)) ** 2))
     assert doc["subgroup_differences"]["Q_between"] == pytest.approx(q, rel=1e-12)
-    assert doc["subgroup_differences"]["df"] == 3
-    assert doc["pooled"]["k"] == 12
+    assert doc["subgroup_differences"]["df"] == 1
+    assert doc["pooled"]["k"] == 9
     text = invoke(project, "pool", "relapse").output
     assert "Test for subgroup differences: Q = " in text
     assert "Mixed-effects model, common tau²: QM = " in text
@@ -173,26 +177,27 @@ def test_pool_records_keep_every_per_study_field(project):
     args = ("pool", "relapse", "--subgroup", "mrd_neg", "--format", "records")
     lines = invoke(project, *args).output.splitlines()
     assert lines[0].startswith("row,study,label,year,group,events_t,n_t,events_c,n_c,yi,vi,weight")
-    assert len(lines) == 1 + 6 + 1 and lines[-1].startswith("overall,")
+    assert lines[-1].startswith("overall,")
+    assert sum(line.startswith("study,") for line in lines) == 7
 
 
 def test_pool_csv_and_markdown_are_the_manuscript_table(project):
     args = ("pool", "relapse", "--subgroup", "mrd_neg")
     rows = list(csv.reader(io.StringIO(invoke(project, *args, "--format", "csv").output)))
     assert rows[0] == ["Study", "HSCT events/N", "No HSCT events/N", "Weight", "RR [95% CI]"]
-    assert rows[1] == ["Park et al. (NCT01044069)", "6/16", "10/16", "25.8%", "0.60 [0.29, 1.25]"]
-    assert rows[7][:5] == [
+    assert rows[1] == ["Park et al. (NCT01044069)", "6/16", "10/16", "22.2%", "0.60 [0.29, 1.25]"]
+    assert rows[8][:5] == [
         "Subtotal mrd_neg (random effects, REML tau²)",
-        "24/131",
-        "107/167",
+        "29/183",
+        "126/221",
         "100.0%",
-        "0.32 [0.21, 0.49]",
+        "0.31 [0.21, 0.45]",
     ]
-    assert rows[8][0] == "Prediction interval: [0.18, 0.57]"
+    assert rows[9][0] == "Prediction interval: [0.19, 0.51]"
     assert rows[-1][0] == "* NCT01593696: 0.5 added to each cell"
     md = invoke(project, *args, "--format", "markdown").output
     assert md.startswith("| Study | HSCT events/N | No HSCT events/N | Weight | RR [95% CI] |")
-    assert "| Zhao et al. 2020 (haplo-HSCT after CAR-T) | 11/55 | 44/67 | 39.0% |" in md
+    assert "| Zhao et al. 2020 (haplo-HSCT after CAR-T) | 11/55 | 44/67 | 34.7% |" in md
     whole = invoke(project, "pool", "relapse", "--format", "csv").output
     assert "Test for subgroup differences: Q = " in whole
 
@@ -206,7 +211,7 @@ def test_pool_docx_is_a_word_table_of_the_same_rows(project, tmp_path):
     table = docx.Document(str(target)).tables[0]
     cells = [[c.text for c in row.cells] for row in table.rows]
     assert cells[0][1] == "HSCT\nevents/N" and cells[1][4] == "0.60 [0.29, 1.25]"
-    assert cells[7][0] == "Subtotal mrd_neg (random effects, REML tau²)"
+    assert cells[8][0] == "Subtotal mrd_neg (random effects, REML tau²)"
     first = target.read_bytes()
     target.unlink()
     invoke(project, *args, "-o", str(target))
@@ -218,8 +223,10 @@ def test_pool_docx_is_a_word_table_of_the_same_rows(project, tmp_path):
 def test_pool_lists_studies_that_cannot_enter(project):
     out = invoke(project, "pool", "rfs").output
     assert "Not included in this analysis:" in out
-    assert "p-value only, no hazard ratio reported" in out
+    assert "car_target CD22 is outside this analysis (include.car_target: CD19)" in out
     assert "002_946ab100fa682db4.txt, Table 2" in out
+    nrm = invoke(project, "pool", "nrm").output
+    assert "Zhao et al. 2020 (haplo-HSCT after CAR-T) [mrd_neg]: no 2×2 counts reported" in nrm
 
 
 def test_pool_not_estimable_study_shown_as_revman_does(project, tmp_path):
@@ -286,14 +293,14 @@ def test_adhoc_bad_row_names_file_row_field(project, tmp_path):
 def test_list_shows_analyses_subgroups_and_counts(project):
     rows = json.loads(invoke(project, "list", "--format", "json").output)
     relapse = {r["subgroup"]: r["studies"] for r in rows if r["analysis"] == "relapse"}
-    assert relapse == {"(all)": 12, "mrd_neg": 6, "cr_cri": 2, "cr": 3, "mrd_pos_before_cart": 1}
+    assert relapse == {"(all)": 9, "mrd_neg": 7, "cr_cri": 0, "cr": 2}
     text = invoke(project, "list").output
-    assert re.search(r"relapse\s+\(all\)\s+RR\s+REML\s+12", text)
+    assert re.search(r"relapse\s+\(all\)\s+RR\s+REML\s+9", text)
 
 
 def test_validate_clean_and_broken(project):
     ok = invoke(project, "validate")
-    assert ok.exit_code == 0 and ok.output.startswith("ok: 16 studies, 57 effects, 12 analyses")
+    assert ok.exit_code == 0 and ok.output.startswith("ok: 16 studies, 97 effects, 14 analyses")
     studies = project / "extractions" / "studies.csv"
     studies.write_text(studies.read_text().replace(",all,", ",leukaemia,", 2))
     bad = invoke(project, "validate")
@@ -330,8 +337,16 @@ EFFECT = dict(
     source="doe2026.pdf",
     location="Table 2",
     source_row="relapse",
+    timepoint="last follow-up",
+    report="primary",
 )
-NEW_STUDY = dict(study="NCT99999999", label="Doe 2026", year="2026", design="prospective_cohort")
+NEW_STUDY = dict(
+    study="NCT99999999",
+    label="Doe 2026",
+    year="2026",
+    design="prospective_cohort",
+    car_target="CD19",
+)
 NEW_TRIAL = add_args(**NEW_STUDY, disease="all", **EFFECT)
 
 
@@ -341,14 +356,14 @@ def test_add_appends_validates_and_reports_change(project):
     result = invoke(project, *NEW_TRIAL)
     assert result.exit_code == 0, result.output
     assert "added 1 effect(s) and study NCT99999999" in result.output
-    assert "relapse [mrd_neg]: RR 0.32 [0.21, 0.49] (k = 6) -> " in result.output
+    assert "relapse [mrd_neg]: RR 0.31 [0.21, 0.45] (k = 7) -> " in result.output
     after = snapshot(folder)
     for name in ("effects.csv", "studies.csv"):
         assert after[name].startswith(before[name])  # old bytes untouched
         assert after[name].count(b"\n") == before[name].count(b"\n") + 1
     assert after["vocabulary.csv"] == before["vocabulary.csv"]
     doc = pooled_json(project, "relapse", "--subgroup", "mrd_neg")
-    assert doc["studies"][-1]["study"] == "NCT99999999" and doc["pooled"]["k"] == 7
+    assert doc["studies"][-1]["study"] == "NCT99999999" and doc["pooled"]["k"] == 8
 
 
 def test_invalid_or_duplicate_add_leaves_files_byte_identical(project):
@@ -360,7 +375,7 @@ def test_invalid_or_duplicate_add_leaves_files_byte_identical(project):
     assert result.exit_code == 1
     assert (
         result.output
-        == "error: " + str(folder / "effects.csv") + ":59: events_t: 30 events exceed n_t = 20\n"
+        == "error: " + str(folder / "effects.csv") + ":99: events_t: 30 events exceed n_t = 20\n"
     )
     assert snapshot(folder) == before
     dup = invoke(project, *add_args(study="NCT01044069", **EFFECT))
@@ -374,8 +389,10 @@ def test_invalid_or_duplicate_add_leaves_files_byte_identical(project):
 def test_add_from_csv_rows(project, tmp_path):
     rows = tmp_path / "rows.csv"
     rows.write_text(
-        "study,comparison,outcome,population,arm_t,arm_c,hr,hr_lower,hr_upper,source,location,source_row\n"
-        "NCT01044069,hsct_vs_no_hsct_after_cart,os,cr,HSCT,no HSCT,0.6,0.3,1.2,x.pdf,Table 3,OS\n"
+        "study,comparison,outcome,population,arm_t,arm_c,hr,hr_lower,hr_upper,timepoint,"
+        "source,location,source_row\n"
+        "NCT01044069,hsct_vs_no_hsct_after_cart,os,cr,HSCT,no HSCT,0.6,0.3,1.2,last follow-up,"
+        "x.pdf,Table 3,OS\n"
     )
     result = invoke(project, "add", "--from", str(rows))
     assert result.exit_code == 0, result.output
@@ -390,14 +407,14 @@ def test_run_writes_tables_and_reports_changes(project):
     assert first.exit_code == 0 and "relapse: new analysis" in first.output
     out = project / "out"
     doc = json.loads((out / "relapse.json").read_text())
-    assert doc["pooled"]["k"] == 12
+    assert doc["pooled"]["k"] == 9
     assert (out / "relapse.txt").read_text().startswith("Relapse: consolidative allo-HSCT")
     again = invoke(project, "run", "--out", "out", "--no-figures")
     assert "no change since the last run" in again.output
     invoke(project, *NEW_TRIAL)
     third = invoke(project, "run", "--out", "out", "--no-figures")
-    assert "relapse [mrd_neg]: RR 0.32 [0.21, 0.49] (k = 6) -> " in third.output
-    assert "relapse [all]: RR 0.30 [0.22, 0.41] (k = 12) -> " in third.output
+    assert "relapse [mrd_neg]: RR 0.31 [0.21, 0.45] (k = 7) -> " in third.output
+    assert "relapse [all]: RR 0.31 [0.22, 0.44] (k = 9) -> " in third.output
 
 
 def test_run_never_overwrites_a_users_file(project):
@@ -420,7 +437,7 @@ def _mrd_neg_effects():
 
 def test_bias_warns_with_few_studies_and_matches_engine(project):
     text = invoke(project, "bias", "relapse", "--subgroup", "mrd_neg").output
-    assert "Caution: only 6 studies" in text and "§13.3.5.4" in text
+    assert "Caution: only 7 studies" in text and "§13.3.5.4" in text
     doc = json.loads(
         invoke(project, "bias", "relapse", "--subgroup", "mrd_neg", "--format", "json").output
     )
@@ -457,8 +474,8 @@ def test_sensitivity_views_match_engine(project):
             project, "sensitivity", "relapse", "--cumulative", "--by", "year", "--format", "json"
         ).output
     )
-    assert [r["year"] for r in cum][:4] == [2014, 2018, 2020, 2021]
-    assert cum[-1]["k"] == 12
+    assert [r["year"] for r in cum][:4] == [2014, 2018, 2020, None]
+    assert cum[-1]["k"] == 9
     inf = invoke(project, "sensitivity", "relapse", "--subgroup", "mrd_neg", "--influence").output
     infl = fit.influence()
     assert f"{infl.rstudent[0]:.3f}" in inf and "influential by metafor's rule" in inf
@@ -481,7 +498,7 @@ def test_python_api_gives_the_cli_numbers(project):
 
 def test_analysis_result_as_dataframe(project):
     frame = metaall.Project(project).analysis("relapse", "mrd_neg").to_frame()
-    assert list(frame["row"]) == ["study"] * 6 + ["overall"]
+    assert list(frame["row"]) == ["study"] * 7 + ["overall"]
     doc = pooled_json(project, "relapse", "--subgroup", "mrd_neg")
     assert frame["estimate"].iloc[-1] == pytest.approx(doc["pooled"]["estimate"], rel=1e-15)
 

@@ -72,8 +72,17 @@ def first_error(directory: Path) -> str:
     return str(caught.value)
 
 
-def get(data, study: str, comparison: str, outcome: str, population: str, kind: str) -> Effect:
-    matches = [e for e in data.effects if e.key == (study, comparison, outcome, population, kind)]
+def get(
+    data,
+    study: str,
+    comparison: str,
+    outcome: str,
+    population: str,
+    kind: str,
+    timepoint: str = "last follow-up",
+) -> Effect:
+    key = (study, comparison, outcome, population, timepoint, kind)
+    matches = [e for e in data.effects if e.key == key]
     assert len(matches) == 1, matches
     return matches[0]
 
@@ -91,9 +100,11 @@ def test_shipped_extractions_are_valid() -> None:
     assert validate_extractions(SHIPPED) == []
     data = load_extractions(SHIPPED)
     assert len(data.studies) == 16
-    assert len(data.effects) == 57
+    assert len(data.effects) == 97
     assert {effect.study for effect in data.effects} == set(data.studies)
     assert all(effect.source and effect.location and effect.source_row for effect in data.effects)
+    assert all(effect.report in ("primary", "secondary") for effect in data.effects)
+    assert all(effect.timepoint for effect in data.effects if effect.has_counts)
 
 
 def test_every_tag_in_use_is_described() -> None:
@@ -117,13 +128,17 @@ def test_table2_counts_of_the_review() -> None:
     # 002 Table 2: "Relapse rate 18.1% (2/11) Relapse rate 55.2% (16/29)"
     assert counts("NCT02028455", "mrd_neg") == (2, 11, 16, 29)
     # 002 Table 2: "Relapse rate 0.0% (0/4), four others with unknown status" / "41.5% (22/53)"
-    assert counts("NCT02435849", "cr_cri") == (0, 4, 22, 53)
+    # (mrd_neg: "CR/CRi rate 81.3% (61/75)" = "MRD-CR rate 81.3% (61/75)")
+    assert counts("NCT02435849", "mrd_neg") == (0, 4, 22, 53)
     # 002 Table 2: "Relapse rate 0.0%, (0/10) Relapse rate 100.0% (2/2)"
     assert counts("NCT01593696", "mrd_neg") == (0, 10, 2, 2)
     # 002 Table 2: "relapse rate 7.4% (2/27) relapse rate 50.0% (9/18)"
     assert counts("ChiCTR-llh-16008711", "cr_cri") == (2, 27, 9, 18)
     # 002 Table 2: "Relapse rate 13.3% (10/75) Relapse rate 48.1% (13/27)"
     assert counts("NCT03173417", "cr") == (10, 75, 13, 27)
+    # 002 Table 2: "10.1% (7/69) MRD-CR allo-HSCT, ... 48.1% (13/27) CRA-T alone patients",
+    # the CAR-T alone arm MRD-negative by the row's arithmetic (96 MRD-CR - 69 = 27)
+    assert counts("NCT03173417", "mrd_neg") == (7, 69, 13, 27)
     # 002 Table 2: "10.1% (7/69) MRD-CR allo-HSCT, 50.0% (3/6)MRD+ CR allo-HSCT"
     split = get(
         data,
@@ -165,8 +180,12 @@ def test_haplo_hsct_after_cart_study() -> None:
     # 001 Table 2: "MRD before HSCT | Positive vs. negative | 4.466 (1.561-12.776) | 0.005"
     mrd = get(data, sid, "mrd_pos_vs_mrd_neg_before_hsct", "lfs", "hsct_after_cart", "hr")
     assert (mrd.hr, mrd.hr_lower, mrd.hr_upper, mrd.p_value) == (4.466, 1.561, 12.776, 0.005)
-    # 001 Table 3: 2-year LFS "MRD+ ... 27.6" and "MRD- ... 76.1"
-    assert (mrd.rate_t, mrd.rate_c, mrd.timepoint) == (27.6, 76.1, "2 years")
+    assert mrd.timepoint == "last follow-up" and mrd.rate_t is None
+    # 001 Table 3: 2-year LFS "MRD+ ... 27.6" and "MRD- ... 76.1", "P between MRD+ and MRD-" 0.007
+    rates = get(
+        data, sid, "mrd_pos_vs_mrd_neg_before_hsct", "lfs", "hsct_after_cart", "hr", "2 years"
+    )
+    assert (rates.rate_t, rates.rate_c, rates.p_value, rates.hr) == (27.6, 76.1, 0.007, None)
 
 
 def test_per_patient_table_of_the_mrd_positive_study() -> None:
@@ -183,15 +202,16 @@ def test_ph_all_three_arms() -> None:
     sid = "PhALL-MST-2020"
     # 000 Table 2: "NRM, No. of Events (%) 9 (20) 8 (47) .008 0 (0) .008 1 (6) .421"
     nrm = get(data, sid, "allosct_vs_chemo_tki_ph_all", "nrm", "cr", "counts")
+    assert nrm.rate_t is None  # the '(%)' of the events row is not used
     assert (nrm.events_t, nrm.n_t, nrm.events_c, nrm.n_c, nrm.p_value) == (8, 17, 1, 17, 0.008)
     # 000 Table 2: "Hematologic relapse, No. of Events (%) 18 (40) 3 (20) .148 6 (59) .585 9 (67)"
     rel = get(data, sid, "mst_vs_chemo_tki_ph_all", "relapse", "cr", "counts")
     assert (rel.events_t, rel.n_t, rel.events_c, rel.n_c) == (6, 11, 9, 17)
-    # 000 Table 4: "MST 90.9 0.080 (0.010-0.643) .018"
-    mst = get(data, sid, "mst_vs_allosct_ph_all", "os", "cr", "hr")
+    # 000 Table 4: "MST 90.9 0.080 (0.010-0.643) .018" (4-year OS multivariate analysis)
+    mst = get(data, sid, "mst_vs_allosct_ph_all", "os", "cr", "hr", "4 years")
     assert (mst.hr, mst.hr_lower, mst.hr_upper, mst.p_value) == (0.080, 0.010, 0.643, 0.018)
     # 000 Table 4: "Chemo 52.9 0.602 (0.229-1.581) .303", inverted to SCT vs chemotherapy
-    sct = get(data, sid, "allosct_vs_chemo_tki_ph_all", "os", "cr", "hr")
+    sct = get(data, sid, "allosct_vs_chemo_tki_ph_all", "os", "cr", "hr", "4 years")
     assert sct.hr == pytest.approx(1 / 0.602, rel=1e-5)
     assert (sct.hr_lower, sct.hr_upper) == pytest.approx((1 / 1.581, 1 / 0.229), rel=1e-5)
     assert sct.derivation.startswith("Table 4 prints Chemo vs SCT 0.602")
@@ -207,6 +227,7 @@ def test_aml_study_is_tagged_and_left_out_of_all_analyses() -> None:
         "response",
         "all_treated",
         "counts",
+        "after induction",
     )
     assert (e.events_t, e.n_t, e.events_c, e.n_c, e.p_value) == (16, 17, 15, 30, 0.002)
     assert data.studies["ChiCTR-ONC-17011948"].disease == "aml_mds"
@@ -228,10 +249,12 @@ def test_select_filters_by_effect_and_study_fields() -> None:
     assert {e.study for e in mrd_neg} == {
         "NCT01044069",
         "NCT02028455",
+        "NCT02435849",
         "NCT01593696",
         "NCT01865617",
         "NCT02965092_NCT03366350",
         "ChiCTR1900023957",
+        "NCT03173417",
     }
     assert [e.kind for e in data.select(HSCT, "efs")] == ["hr"]
 
@@ -240,7 +263,7 @@ def test_kind_and_key() -> None:
     counts = Effect("s", "c", "o", "p", events_t=1, n_t=2, events_c=0, n_c=2)
     hr = Effect("s", "c", "o", "p", hr=0.5, hr_lower=0.2, hr_upper=0.9)
     assert (counts.kind, hr.kind) == ("counts", "hr")
-    assert counts.key == ("s", "c", "o", "p", "counts")
+    assert counts.key == ("s", "c", "o", "p", "", "counts")
     assert hr.ci_level == 0.95 and hr.has_hr and not hr.has_counts
 
 
@@ -343,15 +366,19 @@ def test_duplicate_effect_key(data_dir: Path) -> None:
     line = find_line(path, **COUNTS_ROW)
     rows.append(list(rows[line - 1]))
     write_rows(path, rows)
-    key = "NCT01044069, hsct_vs_no_hsct_after_cart, relapse, mrd_neg, counts"
+    key = "NCT01044069, hsct_vs_no_hsct_after_cart, relapse, mrd_neg, last follow-up, counts"
     message = f"duplicate effect ({key}); first at row {line}"
     assert first_error(data_dir) == f"{path}:{len(rows)}: study: {message}"
 
 
 def test_counts_and_hr_rows_of_one_outcome_may_coexist(data_dir: Path) -> None:
     data = load_extractions(data_dir)
-    kinds = [e.kind for e in data.select(HSCT, "relapse", {"study": ["ChiCTR1900023957"]})]
-    assert kinds == ["counts", "hr"]
+    rows = data.select(HSCT, "relapse", {"study": ["ChiCTR1900023957"]})
+    assert [(e.kind, e.timepoint) for e in rows] == [
+        ("counts", "last follow-up"),
+        ("hr", "last follow-up"),
+        ("hr", "2 years"),  # 2-year cumulative incidences only
+    ]
 
 
 def test_validate_collects_every_problem_and_load_raises_the_first(data_dir: Path) -> None:
@@ -464,7 +491,7 @@ def test_blank_lines_are_skipped_but_counted_as_rows(data_dir: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     lines[1:1] = ["\n", "   \n", ",,,\n"]
     path.write_text("".join(lines), encoding="utf-8")
-    assert len(load_extractions(data_dir).effects) == 57
+    assert len(load_extractions(data_dir).effects) == 97
     line = find_line(path, **COUNTS_ROW)
     assert line == 5  # the header, three blank rows, then the first data row
     edit(path, line, n_t="many")
@@ -498,7 +525,7 @@ def test_columns_may_come_in_any_order(data_dir: Path) -> None:
     path = data_dir / "effects.csv"
     rows = read_rows(path)
     write_rows(path, [list(reversed(row)) for row in rows])
-    assert len(load_extractions(data_dir).effects) == 57
+    assert len(load_extractions(data_dir).effects) == 97
 
 
 def test_text_beyond_the_last_column(data_dir: Path) -> None:

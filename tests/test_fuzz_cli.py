@@ -155,7 +155,7 @@ OPTIONS = {
     "--format": st.sampled_from(["text", "json", "csv", "markdown", "pdf"]),
 }
 targets = st.sampled_from(
-    [["relapse"], ["os"], ["relapse_hr"], ["lfs"], ["hsct_mrdneg_vs_no_hsct_relapse"]]
+    [["relapse"], ["os"], ["relapse_hr"], ["lfs"], ["hsct_mrdpos_vs_no_hsct_relapse"]]
     + [["--data", name] for name in ("counts.csv", "hrs.csv")]
 )
 

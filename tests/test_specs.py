@@ -24,8 +24,10 @@ DATA = load_extractions(REPO / "extractions")
 VOCABULARY = DATA.vocabulary
 KEYS = (
     "title, comparison, outcome, measure, method, test, level, zero_cells, subgroup_by, "
-    "include, favours, arm_labels, order, prediction_interval, control_risks, risk_timepoint"
+    "include, favours, arm_labels, order, prediction_interval, control_risks, risk_timepoint, "
+    "timepoint, overlap, caution"
 )
+FIELDS = "population, design, disease, country, car_target, costim_domain, report"
 MINIMAL = "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: RR\n"
 
 
@@ -47,7 +49,7 @@ def error_of(path: Path) -> str:
 def test_shipped_specs_load_and_select_poolable_effects() -> None:
     specs = load_specs(REPO / "analyses", VOCABULARY)
     assert {"relapse", "relapse_hr", "os", "lfs"} <= specs.keys()
-    assert len(specs) == 12
+    assert len(specs) == 14
     assert validate_specs(REPO / "analyses", VOCABULARY) == []
     assert check_specs_against(specs, DATA) == []
 
@@ -65,15 +67,23 @@ def test_relapse_spec_is_the_primary_analysis() -> None:
         level=0.95,
         zero_cells=ZeroCells(add=0.5, to="only0", drop00=True),
         subgroup_by="population",
-        include={"disease": ("all",)},
+        include={
+            "disease": ("all",),
+            "population": ("mrd_neg", "cr_cri", "cr"),
+            "car_target": ("CD19",),
+        },
         favours=("Favours HSCT", "Favours no HSCT"),
         arm_labels=("HSCT", "No HSCT"),
         order="spec",
         prediction_interval="metafor",
+        timepoint=("last follow-up",),
+        overlap="primary",
+        caution=spec.caution,
         path=str(REPO / "analyses" / "relapse.yaml"),
     )
+    assert spec.caution.startswith("The total pools MRD-negative (mrd_neg) and MRD-mixed")
     populations = {effect.population for effect in spec.select(DATA) if effect.has_counts}
-    assert populations == {"mrd_neg", "cr_cri", "cr", "mrd_pos_before_cart"}
+    assert populations == {"mrd_neg", "cr_cri", "cr"}  # pre-emptive CAR-T left out
     assert "ChiCTR-ONC-17011948" not in {effect.study for effect in spec.select(DATA)}
 
 
@@ -91,7 +101,8 @@ def test_hazard_ratio_specs(name: str) -> None:
 def test_every_shipped_spec_states_the_analysis_explicitly() -> None:
     for path in sorted((REPO / "analyses").glob("*.yaml")):
         keys = yaml.safe_load(path.read_text(encoding="utf-8")).keys()
-        assert {"measure", "method", "test", "zero_cells", "favours"} <= keys, path.name
+        explicit = {"measure", "method", "test", "zero_cells", "favours", "timepoint", "overlap"}
+        assert explicit <= keys, path.name
 
 
 # ------------------------------------------------------------------ defaults
@@ -109,6 +120,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert spec.zero_cells == ZeroCells(0.5, "only0", True)
     assert (spec.subgroup_by, dict(spec.include), spec.order) == ("population", {}, "spec")
     assert spec.prediction_interval == "metafor" and methods.method(spec.method).random_effects
+    assert (spec.timepoint, spec.overlap, spec.caution) == ((), "primary", "")
 
 
 def test_control_risks_and_their_timepoint(tmp_path: Path) -> None:
@@ -117,6 +129,14 @@ def test_control_risks_and_their_timepoint(tmp_path: Path) -> None:
     assert (spec.control_risks, spec.risk_timepoint) == ((0.3, 0.5), "2 years")
     bad = write(tmp_path, MINIMAL + "control_risks: [30]\n", "bad.yaml")
     assert error_of(bad) == f"{bad}:4: control_risks: expected a number in (0, 1), got 30"
+
+
+def test_time_points_are_read_in_their_canonical_spelling(tmp_path: Path) -> None:
+    text = MINIMAL + "timepoint: [2 Years, 1 years, Last  follow-up]\n"
+    spec = load_spec(write(tmp_path, text), VOCABULARY)
+    assert spec.timepoint == ("2 years", "1 year", "last follow-up")
+    single = load_spec(write(tmp_path, MINIMAL + "timepoint: 6 months\n"), VOCABULARY)
+    assert single.timepoint == ("6 months",)
 
 
 def test_subgroups_can_be_switched_off(tmp_path: Path) -> None:
@@ -163,13 +183,13 @@ CASES = [
         "subgroup_by: study\n",
         4,
         "subgroup_by",
-        "'study' is not one of: population, design, disease, country",
+        f"'study' is not one of: {FIELDS}",
     ),
     (
         "include:\n  arm: [x]\n",
         5,
         "include.arm",
-        "'arm' is not one of: study, population, design, disease, country",
+        f"'arm' is not one of: study, {FIELDS}",
     ),
     ("include:\n  disease: all\n", 5, "include.disease", "expected a non-empty list of values"),
     (
@@ -177,8 +197,26 @@ CASES = [
         5,
         "include.population",
         "unknown population tag 'MRD+'; allowed: mrd_neg, cr_cri, cr, mrd_pos_before_cart, "
-        "hsct_after_cart, all_treated",
+        "hsct_after_cart, all_treated, cmr",
     ),
+    (
+        "include:\n  report: [review]\n",
+        5,
+        "include.report",
+        "'review' is not one of: primary, secondary",
+    ),
+    (
+        "timepoint: [2 yrs]\n",
+        4,
+        "timepoint",
+        "expected a time point like '2 years', '6 months', '100 days', 'last follow-up' or "
+        "'after induction', got '2 yrs'",
+    ),
+    ("timepoint: [2 years, 2 year]\n", 4, "timepoint", "'2 year' is listed twice"),
+    ("timepoint: []\n", 4, "timepoint", "expected a time point or a list of them, e.g. [2 years]"),
+    ("timepoint: [2]\n", 4, "timepoint", "expected a time point, got 2"),
+    ("overlap: all\n", 4, "overlap", "'all' is not one of: primary, larger"),
+    ("caution: ''\n", 4, "caution", "expected non-empty text"),
     (
         "favours: [Favours HSCT]\n",
         4,

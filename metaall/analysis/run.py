@@ -4,13 +4,20 @@
 size (or says why it cannot), pools each subgroup and all studies with the spec's
 model, and tests for subgroup differences. The :class:`AnalysisResult` it returns is
 the one object every report, table and figure is drawn from.
+
+Selection (:func:`_select`): the rows of the spec's comparison and outcome; rows
+outside its ``include`` or at a time point it does not use are listed as not
+included; a study enters once (its first population in ``include.population``, then
+its preferred time point); and of the studies of one overlap group (studies that may
+share patients, studies.csv ``overlap_group``) one, by the spec's ``overlap`` rule,
+the others listed with the reason. :func:`overlap_members` gives the alternatives.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,8 +30,16 @@ from metaall.analysis.result import (
     StudyRow,
     SubgroupTest,
 )
-from metaall.data import COUNT_FIELDS, AnalysisSpec, Effect, Extractions, Study, ZeroCells
-from metaall.data.specs import ORDERS
+from metaall.data import (
+    COUNT_FIELDS,
+    AnalysisSpec,
+    Effect,
+    Extractions,
+    Study,
+    ZeroCells,
+    timepoints,
+)
+from metaall.data.specs import ORDERS, OVERLAP_RULES
 from metaall.effects import effect_sizes, hr_from_ci, hr_from_p
 from metaall.models import FitResult, PooledResult, fit, fit_mh, fit_peto
 from metaall.models.subgroups import common_tau2_test, q_between
@@ -114,27 +129,159 @@ def _usable(spec: AnalysisSpec, effect: Effect) -> str:
     return "no 2×2 counts reported"
 
 
-def _select(
-    spec: AnalysisSpec, data: Extractions, subgroup: str | None
-) -> tuple[list[Item], list[Excluded]]:
+def _population_rank(spec: AnalysisSpec, data: Extractions) -> dict[str, int]:
+    """Preference among populations when a study has rows in several: the order of
+    ``include.population``, else the vocabulary's order (most specific first)."""
+    order = spec.include.get("population") or data.vocabulary.allowed("population")
+    return {population: i for i, population in enumerate(order)}
+
+
+def _timepoint_rank(spec: AnalysisSpec, timepoint: str) -> tuple:
+    """Preference among a study's time points: the spec's order, else the default
+    (last follow-up, then the longest duration; :func:`timepoints.order_key`)."""
+    if spec.timepoint:
+        return (spec.timepoint.index(timepoint),)
+    return timepoints.order_key(timepoint)
+
+
+def _one_per_study(spec: AnalysisSpec, data: Extractions, rows: list[Item]):
+    """Each study's preferred usable row (population first, then time point), and the
+    other rows with the reason they stay out."""
+    rank = _population_rank(spec, data)
+    by_study: dict[str, list[Item]] = {}
+    for item in rows:
+        by_study.setdefault(item[0].study, []).append(item)
+    chosen: dict[str, Item] = {}
+    left_out: list[Excluded] = []
+    for sid, items in by_study.items():
+        best = min(
+            items,
+            key=lambda it: (
+                rank.get(it[0].population, len(rank)),
+                _timepoint_rank(spec, it[0].timepoint),
+            ),
+        )
+        chosen[sid] = best
+        for effect, study, _ in items:
+            if effect is best[0]:
+                continue
+            if effect.population != best[0].population:
+                why = (
+                    f"the study enters once, with its {best[0].population} row "
+                    f"(populations in order: {', '.join(rank)})"
+                )
+            else:
+                when = best[0].timepoint or "no stated time point"
+                why = f"the study enters once, with its row at {when}"
+            left_out.append(Excluded(effect, study, why))
+    return chosen, left_out
+
+
+def _overlap_key(rule: str, effect: Effect) -> tuple[int, int]:
+    """Sort key of a group member's row under ``rule`` (a key of OVERLAP_RULES): the
+    primary report and the larger cohort (n_t + n_c) first, in the rule's order."""
+    primary = int(effect.report == "primary")
+    size = (effect.n_t or 0) + (effect.n_c or 0)
+    return (-primary, -size) if rule == "primary" else (-size, -primary)
+
+
+def _overlap_groups(spec: AnalysisSpec, chosen: Mapping[str, Item]) -> dict[str, list[str]]:
+    """Overlap groups with two or more studies among ``chosen``, each a list of study
+    ids in the order of the spec's rule (ties: file order)."""
+    groups: dict[str, list[Item]] = {}
+    for item in chosen.values():
+        if item[1].overlap_group:
+            groups.setdefault(item[1].overlap_group, []).append(item)
+    return {
+        group: [
+            e.study for e, _, _ in sorted(items, key=lambda it: _overlap_key(spec.overlap, it[0]))
+        ]
+        for group, items in groups.items()
+        if len(items) > 1
+    }
+
+
+def overlap_members(spec: AnalysisSpec, data: Extractions) -> dict[str, list[str]]:
+    """Per overlap group (studies.csv ``overlap_group``), the studies with a row this
+    analysis can pool, in the order of the spec's ``overlap`` rule: the first is the
+    one pooled, the others are the alternatives ``metaall sensitivity --overlap`` tries."""
+    return _overlap_groups(spec, _candidates(spec, data)[0])
+
+
+def _candidates(spec: AnalysisSpec, data: Extractions):
+    """The preferred usable row per study, and every row that cannot or does not enter
+    before overlap groups are resolved (with the reason)."""
     usable: list[Item] = []
+    excluded: list[Excluded] = []
     unusable: list[Excluded] = []
-    for effect in spec.select(data):
+    allowed = set(spec.timepoint)
+    told: set[tuple[str, str]] = set()
+    for effect in data.select(spec.comparison, spec.outcome):
         study = data.study_of(effect)
-        group = _group_of(spec, effect, study)
-        if subgroup is not None and group != subgroup:
+        outside = data.outside(effect, spec.include)
+        if outside is not None:
+            name, value = outside
+            wanted = ", ".join(spec.include[name])
+            why = f"{name} {value or '(blank)'} is outside this analysis (include.{name}: {wanted})"
+            if (effect.study, why) not in told:  # once per study and reason
+                told.add((effect.study, why))
+                excluded.append(Excluded(effect, study, why))
             continue
         why = _usable(spec, effect)
         if why:
             unusable.append(Excluded(effect, study, why))
+        elif allowed and effect.timepoint not in allowed:
+            shown = effect.timepoint or "not stated"
+            wanted = ", ".join(spec.timepoint)
+            excluded.append(
+                Excluded(effect, study, f"time point {shown}; this analysis uses {wanted}")
+            )
         else:
-            usable.append((effect, study, group))
-    # a study with a usable effect is not "excluded" for its other data kind
+            usable.append((effect, study, _group_of(spec, effect, study)))
+    chosen, left_out = _one_per_study(spec, data, usable)
+    # a study with a usable row is not "excluded" for its rows of the other data kind
     taken = {(e.study, g) for e, _, g in usable}
-    excluded = [
+    excluded += [
         x for x in unusable if (x.effect.study, _group_of(spec, x.effect, x.study)) not in taken
     ]
-    return usable, excluded
+    return chosen, excluded + left_out
+
+
+def _select(
+    spec: AnalysisSpec,
+    data: Extractions,
+    subgroup: str | None,
+    overlap_choice: Mapping[str, str] | None = None,
+) -> tuple[list[Item], list[Excluded]]:
+    """The rows an analysis pools (in file order) and those it lists as not included.
+
+    A study enters once (see :func:`_one_per_study`); of the studies of one overlap
+    group (studies.csv ``overlap_group``) only one, by the spec's ``overlap`` rule or
+    as ``overlap_choice`` (group -> study) says. Chosen before the restriction to
+    ``subgroup``, so a subgroup run shows the studies of that subgroup in the full run.
+    """
+    chosen, excluded = _candidates(spec, data)
+    for group, studies in _overlap_groups(spec, chosen).items():
+        keep = (overlap_choice or {}).get(group, studies[0])
+        if keep not in studies:
+            raise ValueError(f"study '{keep}' has no row that analysis '{spec.name}' can pool")
+        kept = chosen[keep][1]
+        rule = OVERLAP_RULES[spec.overlap] if keep == studies[0] else "as asked"
+        for sid in studies:
+            if sid != keep:
+                effect, study, _ = chosen.pop(sid)
+                why = (
+                    f"may share patients with {kept.label} (overlap group {group}), which this "
+                    f"analysis pools: one study per group, {rule}"
+                )
+                excluded.append(Excluded(effect, study, why))
+    order = {id(effect): i for i, effect in enumerate(data.effects)}
+    items = sorted(chosen.values(), key=lambda it: order[id(it[0])])
+    excluded.sort(key=lambda x: order[id(x.effect)])
+    if subgroup is not None:
+        items = [it for it in items if it[2] == subgroup]
+        excluded = [x for x in excluded if _group_of(spec, x.effect, x.study) == subgroup]
+    return items, excluded
 
 
 def _order(spec: AnalysisSpec, rows: list[StudyRow]) -> list[int]:
@@ -244,21 +391,26 @@ def _group(
 
 
 def run_analysis(
-    spec: AnalysisSpec, data: Extractions, subgroup: str | None = None
+    spec: AnalysisSpec,
+    data: Extractions,
+    subgroup: str | None = None,
+    overlap_choice: Mapping[str, str] | None = None,
 ) -> AnalysisResult:
     """Run ``spec`` on ``data``; restricted to one subgroup when ``subgroup`` is given.
 
     Without ``subgroup`` every subgroup is pooled on its own, all studies together,
     and the subgroups are compared. Study weights shown are those of the overall fit
-    (as RevMan and R meta show them).
+    (as RevMan and R meta show them). Which rows enter, and why the others do not:
+    :func:`_select` (``overlap_choice`` overrides the spec's pick in an overlap group).
     """
-    items, excluded = _select(spec, data, subgroup)
-    if subgroup is not None and not items and not excluded:
+    if subgroup is not None:
         known = available_subgroups(spec, data)
-        raise ValueError(
-            f"analysis '{spec.name}' has no subgroup '{subgroup}'; "
-            f"available: {', '.join(known) or 'none'}"
-        )
+        if subgroup not in known:
+            raise ValueError(
+                f"analysis '{spec.name}' has no subgroup '{subgroup}'; "
+                f"available: {', '.join(known) or 'none'}"
+            )
+    items, excluded = _select(spec, data, subgroup, overlap_choice)
     yi, vi, notes = _effect_sizes(spec, items) if items else (np.array([]), np.array([]), [])
     overall, weights = _group(spec, subgroup or "overall", items, yi, vi, notes)
 
@@ -297,3 +449,31 @@ def available_subgroups(spec: AnalysisSpec, data: Extractions) -> list[str]:
     """The subgroup values present among the effects a spec selects, in file order."""
     values = (_group_of(spec, e, data.study_of(e)) for e in spec.select(data))
     return [v for v in dict.fromkeys(values) if v]
+
+
+@dataclass(frozen=True)
+class OverlapAlternative:
+    """One run of an analysis with one overlap group's study swapped: ``pooled`` taken
+    from ``group`` instead of the spec's choice ``instead_of`` (all three empty for the
+    analysis as its spec says)."""
+
+    group: str
+    pooled: str
+    instead_of: str
+    result: AnalysisResult
+
+
+def overlap_alternatives(
+    spec: AnalysisSpec, data: Extractions, subgroup: str | None = None
+) -> list[OverlapAlternative]:
+    """The analysis as specified, then once per other member of each overlap group with
+    that member pooled instead of the spec's choice (one group swapped at a time, the
+    others as specified): the sensitivity analysis for studies that may share patients
+    (Cochrane Handbook v6.4 §10.14, "sensitivity analyses"; §23.2.3 on studies reported
+    more than once)."""
+    runs = [OverlapAlternative("", "", "", run_analysis(spec, data, subgroup))]
+    for group, studies in overlap_members(spec, data).items():
+        for other in studies[1:]:
+            result = run_analysis(spec, data, subgroup, {group: other})
+            runs.append(OverlapAlternative(group, other, studies[0], result))
+    return runs

@@ -1,5 +1,5 @@
-"""``metaall forest``, ``funnel`` and ``sensitivity-plot``: manuscript figures (``metaall
-export`` writes them all, see :mod:`metaall.cli.run`).
+"""``metaall forest``, ``funnel``, ``sensitivity-plot`` and ``rob-plot``: manuscript
+figures (``metaall export`` writes the first three, see :mod:`metaall.cli.run`).
 
 matplotlib is imported inside the commands, when a figure is asked for, so that
 registering them costs ``metaall pool`` nothing.
@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 
 from metaall.cli.common import (
+    Project,
+    analyse,
     analysis_or_data,
     by_option,
     chosen,
@@ -24,6 +26,7 @@ from metaall.cli.common import (
     subgroup_option,
     usage_errors,
 )
+from metaall.data import load_extractions
 from metaall.data.specs import ORDERS
 from metaall.figures.settings import format_of
 
@@ -67,13 +70,19 @@ def _save(draw, output: Path, dpi: int, overwrite: bool) -> None:
     help="Columns beside the labels, comma-separated from: counts, weight, effect "
     "(default: all that fit the width; a single column merges counts and drops weight).",
 )
+@click.option(
+    "--rob",
+    is_flag=True,
+    help="Add ROBINS-I traffic-light columns from extractions/risk_of_bias.csv.",
+)
 @_output_options
-@figure_options("double")
+@figure_options(None, " (default: double; with --rob as wide as the columns need)")
 @model_options
 @pass_project
-def forest(project, analysis, subgroup, data_file, columns, output, overwrite, **options):
+def forest(project, analysis, subgroup, data_file, columns, rob, output, overwrite, **options):
     """Forest plot of ANALYSIS: studies, subgroup and overall diamonds, prediction
-    interval, heterogeneity, tests, "favours" labels.
+    interval, heterogeneity, tests, "favours" labels; --rob adds each study's risk of
+    bias (ROBINS-I domains D1-D7 and overall) as RevMan's traffic lights.
 
     \b
     Examples:
@@ -82,13 +91,24 @@ def forest(project, analysis, subgroup, data_file, columns, output, overwrite, *
       metaall forest relapse --subgroup mrd_neg --width single -o mrd_neg_1col.pdf
       metaall forest os --order weight --width 160 --dpi 600 -o os.tiff
       metaall forest --data trials.csv --measure OR -o trials.pdf
+      metaall forest relapse --rob -o relapse_rob.png
     """
     from metaall.figures.forest import forest_plot
 
     look = settings_from(options)
     shown = None if columns is None else tuple(c.strip() for c in columns.split(",") if c.strip())
     result = analysis_or_data(project, analysis, subgroup, data_file, options)
-    _save(lambda: forest_plot(result, look, shown), output, look.dpi, overwrite)
+    assessments = _risk_of_bias(project) if rob else None
+    _save(lambda: forest_plot(result, look, shown, rob=assessments), output, look.dpi, overwrite)
+
+
+def _risk_of_bias(project: Project):
+    """The project's ROBINS-I assessments (a usage error when there are none)."""
+    assessments = load_extractions(project.extractions_dir).risk_of_bias
+    if not assessments:
+        where = project.extractions_dir / "risk_of_bias.csv"
+        raise click.UsageError(f"no risk-of-bias assessments: {where} is missing or empty")
+    return assessments
 
 
 @click.command()
@@ -159,4 +179,64 @@ def sensitivity_plot(project, analysis, subgroup, data_file, by, output, overwri
     _save(draws[kind], output, look.dpi, overwrite)
 
 
-COMMANDS = (forest, funnel, sensitivity_plot)
+@click.command("rob-plot")
+@click.argument("analysis", required=False)
+@subgroup_option
+@click.option(
+    "--summary",
+    "kind",
+    flag_value="summary",
+    default=True,
+    help="Per domain, the share of studies at each judgement (the default).",
+)
+@click.option(
+    "--traffic-light",
+    "kind",
+    flag_value="traffic-light",
+    help="One row per study, a dot per domain and overall.",
+)
+@click.option(
+    "--weighted",
+    is_flag=True,
+    help="Summary: count each study by its weight in ANALYSIS (robvis weighted = TRUE).",
+)
+@_output_options
+@figure_options(None, " (default: single)")
+@model_options
+@pass_project
+def rob_plot(project, analysis, subgroup, kind, weighted, output, overwrite, **options):
+    """Risk-of-bias figure (ROBINS-I, extractions/risk_of_bias.csv): the summary of each
+    domain or the traffic-light table, of every assessed study or of the studies ANALYSIS
+    pools.
+
+    \b
+    Examples:
+      metaall rob-plot -o rob_summary.pdf
+      metaall rob-plot relapse --subgroup mrd_neg --weighted -o rob_mrd_neg.png
+      metaall rob-plot relapse --traffic-light -o rob_relapse.svg
+    """
+    from metaall.figures.rob import rob_summary_plot, traffic_light_plot
+
+    look = settings_from(options)
+    assessments = _risk_of_bias(project)
+    if analysis is None:
+        if weighted or subgroup:
+            raise click.UsageError("--weighted and --subgroup need an ANALYSIS")
+        data = load_extractions(project.extractions_dir)
+        labels = {sid: study.label for sid, study in data.studies.items() if sid in assessments}
+        weights, title = None, "Risk of bias (ROBINS-I): all assessed studies"
+    else:
+        result = analyse(project, analysis, subgroup, options)
+        rows = [r for r in result.overall.rows if r.estimable]
+        labels = {r.study.study: r.label for r in rows}
+        weights = {r.study.study: r.weight for r in rows} if weighted else None
+        scope = f", subgroup {result.restricted_to}" if result.restricted_to else ""
+        title = f"Risk of bias (ROBINS-I): {result.spec.title}{scope}"
+    if kind == "traffic-light":
+        draw = lambda: traffic_light_plot(assessments, labels, look)  # noqa: E731
+    else:
+        draw = lambda: rob_summary_plot(assessments, labels, weights, look, title)  # noqa: E731
+    _save(draw, output, look.dpi, overwrite)
+
+
+COMMANDS = (forest, funnel, sensitivity_plot, rob_plot)

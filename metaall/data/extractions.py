@@ -4,7 +4,9 @@
 
 * ``vocabulary.csv`` (``field,tag,description``): every allowed tag;
 * ``studies.csv``: one row per study;
-* ``effects.csv``: one row per effect of one study, 2×2 counts or a hazard ratio.
+* ``effects.csv``: one row per effect of one study, 2×2 counts or a hazard ratio;
+* ``risk_of_bias.csv`` (optional): ROBINS-I judgements per study and domain
+  (:mod:`metaall.data.risk_of_bias`).
 
 :func:`load_extractions` validates everything on every load and raises the first
 problem as a :class:`DataError`; :func:`validate_extractions` returns all of them.
@@ -25,7 +27,10 @@ from metaall.data.model import (
     COUNT_FIELDS,
     DEFAULT_CI_LEVEL,
     EFFECT_COLUMNS,
+    EFFECT_OPTIONAL_COLUMNS,
+    REPORTS,
     STUDY_COLUMNS,
+    STUDY_OPTIONAL_COLUMNS,
     TAGGED_FIELDS,
     VOCABULARY_COLUMNS,
     Effect,
@@ -33,6 +38,7 @@ from metaall.data.model import (
     Study,
     Vocabulary,
 )
+from metaall.data.risk_of_bias import RISK_OF_BIAS_FILE, load_risk_of_bias
 from metaall.data.rows import RowReader, check_numbers
 
 VOCABULARY_FILE = "vocabulary.csv"
@@ -42,14 +48,21 @@ EARLIEST_YEAR = 1950
 
 _STUDY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _TAG = re.compile(r"[a-z][a-z0-9_]*")
+_ANTIGEN = re.compile(r"CD[0-9]+(\+CD[0-9]+)*")
+_DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*(\+[A-Za-z0-9][A-Za-z0-9-]*)*")
 
 
 # ---------------------------------------------------------------- the three files
 
 
-def _read(path: Path, columns: tuple[str, ...], errors: list[DataError]) -> list[Record]:
+def _read(
+    path: Path, columns: tuple[str, ...], errors: list[DataError], optional: tuple[str, ...] = ()
+) -> list[Record]:
+    """Records of ``path`` whose header holds ``columns`` (those in ``optional`` may be
+    left out); a problem goes to ``errors`` and gives no records."""
+    required = tuple(c for c in columns if c not in optional)
     try:
-        return read_csv(path, columns)
+        return read_csv(path, required, optional)
     except DataError as exc:
         errors.append(exc)
         return []
@@ -76,7 +89,7 @@ def _vocabulary(path: Path, errors: list[DataError]) -> Vocabulary:
 def _studies(path: Path, vocabulary: Vocabulary, errors: list[DataError]) -> dict[str, Study]:
     studies: dict[str, Study] = {}
     last_year = datetime.date.today().year + 1
-    for record in _read(path, STUDY_COLUMNS, errors):
+    for record in _read(path, STUDY_COLUMNS, errors, STUDY_OPTIONAL_COLUMNS):
         row = RowReader(str(path), record, errors)
         sid = row.text("study", required=True)
         if sid and not _STUDY_ID.fullmatch(sid):
@@ -98,12 +111,44 @@ def _studies(path: Path, vocabulary: Vocabulary, errors: list[DataError]) -> dic
             source=row.text("source", required=True),
             reference=row.text("reference"),
             note=row.text("note"),
+            **_cart_and_overlap(row),
             path=str(path),
             line=record.line,
         )
         if sid and row.ok("study"):
             studies[sid] = study
+    _lone_overlap_groups(studies, errors)
     return studies
+
+
+def _cart_and_overlap(row: RowReader) -> dict[str, str]:
+    """The CAR-T construct and overlap-group cells of a study row, checked."""
+    target = row.pattern("car_target", _ANTIGEN, "an antigen like 'CD19' or 'CD19+CD22'")
+    domain = row.pattern("costim_domain", _DOMAIN, "a domain as printed, like '4-1BB' or 'CD28'")
+    if domain and not target and row.ok("car_target"):
+        row.fail("costim_domain", "a costimulatory domain needs its car_target")
+    group = row.pattern("overlap_group", _TAG, "a group id of lower-case letters, digits and _")
+    note = row.text("overlap_note")
+    if group and not note:
+        row.fail("overlap_note", "required with overlap_group: the evidence for and against")
+    return {
+        "car_target": target,
+        "costim_domain": domain,
+        "overlap_group": group,
+        "overlap_note": note,
+    }
+
+
+def _lone_overlap_groups(studies: Mapping[str, Study], errors: list[DataError]) -> None:
+    members: dict[str, list[Study]] = {}
+    for study in studies.values():
+        if study.overlap_group:
+            members.setdefault(study.overlap_group, []).append(study)
+    for group, found in members.items():
+        if len(found) == 1:
+            only = found[0]
+            message = f"overlap group '{group}' has only this study; a group needs two or more"
+            errors.append(DataError(only.path, only.line, "overlap_group", message))
 
 
 def _effect(row: RowReader, vocabulary: Vocabulary, studies: Mapping[str, Study]) -> Effect:
@@ -127,9 +172,12 @@ def _effect(row: RowReader, vocabulary: Vocabulary, studies: Mapping[str, Study]
         hr_model=row.text("hr_model"),
         rate_t=row.number("rate_t"),
         rate_c=row.number("rate_c"),
-        timepoint=row.text("timepoint"),
+        timepoint=row.timepoint("timepoint"),
         followup=row.text("followup"),
+        followup_t=row.text("followup_t"),
+        followup_c=row.text("followup_c"),
         source=row.text("source", required=True),
+        report=row.choice("report", REPORTS),
         location=row.text("location", required=True),
         source_row=row.text("source_row", required=True),
         derivation=row.text("derivation"),
@@ -146,7 +194,7 @@ def _effects(
 ) -> list[Effect]:
     effects: list[Effect] = []
     first: dict[tuple[str, ...], int] = {}
-    for record in _read(path, EFFECT_COLUMNS, errors):
+    for record in _read(path, EFFECT_COLUMNS, errors, EFFECT_OPTIONAL_COLUMNS):
         row = RowReader(str(path), record, errors)
         effect = _effect(row, vocabulary, studies)
         if effect.key in first:
@@ -164,12 +212,16 @@ def _load(directory: str | PathLike[str]) -> tuple[Extractions, list[DataError]]
     vocabulary = _vocabulary(folder / VOCABULARY_FILE, errors)
     studies = _studies(folder / STUDIES_FILE, vocabulary, errors)
     effects = _effects(folder / EFFECTS_FILE, vocabulary, studies, errors)
-    loaded = Extractions(MappingProxyType(studies), tuple(effects), vocabulary, str(folder))
+    rob = load_risk_of_bias(folder / RISK_OF_BIAS_FILE, studies, errors)
+    loaded = Extractions(
+        MappingProxyType(studies), tuple(effects), vocabulary, str(folder), MappingProxyType(rob)
+    )
     return loaded, errors
 
 
 def validate_extractions(directory: str | PathLike[str]) -> list[DataError]:
-    """Every problem in ``directory`` (vocabulary, studies, effects, in file order)."""
+    """Every problem in ``directory`` (vocabulary, studies, effects, risk of bias, in
+    file order)."""
     return _load(directory)[1]
 
 

@@ -9,7 +9,8 @@ loaded whole. Loading and validation live in :mod:`metaall.data.extractions` and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from metaall.methods import COUNTS, HAZARD_RATIOS
 
@@ -26,7 +27,13 @@ STUDY_COLUMNS = (
     "source",
     "reference",
     "note",
+    "car_target",
+    "costim_domain",
+    "overlap_group",
+    "overlap_note",
 )
+STUDY_OPTIONAL_COLUMNS = ("car_target", "costim_domain", "overlap_group", "overlap_note")
+"""Columns added after the first release: a studies.csv without them reads them as blank."""
 EFFECT_COLUMNS = (
     "study",
     "comparison",
@@ -48,12 +55,20 @@ EFFECT_COLUMNS = (
     "rate_c",
     "timepoint",
     "followup",
+    "followup_t",
+    "followup_c",
     "source",
+    "report",
     "location",
     "source_row",
     "derivation",
     "note",
 )
+EFFECT_OPTIONAL_COLUMNS = ("followup_t", "followup_c", "report")
+"""Columns added after the first release: an effects.csv without them reads them as blank."""
+REPORTS = ("primary", "secondary")
+"""``report``: the row's numbers come from the study's own publication, or from a
+secondary source (a review's table)."""
 TAGGED_FIELDS = ("comparison", "outcome", "population", "design", "disease")
 COUNT_FIELDS = ("events_t", "n_t", "events_c", "n_c")
 HR_FIELDS = ("hr", "hr_lower", "hr_upper", "ci_level", "p_value")
@@ -93,6 +108,10 @@ class Study:
     source: str = ""
     reference: str = ""
     note: str = ""
+    car_target: str = ""
+    costim_domain: str = ""
+    overlap_group: str = ""
+    overlap_note: str = ""
     path: str = ""
     line: int = 0
 
@@ -127,7 +146,10 @@ class Effect:
     rate_c: float | None = None
     timepoint: str = ""
     followup: str = ""
+    followup_t: str = ""
+    followup_c: str = ""
     source: str = ""
+    report: str = ""
     location: str = ""
     source_row: str = ""
     derivation: str = ""
@@ -142,9 +164,16 @@ class Effect:
         return COUNTS if any(value is not None for value in filled) else HAZARD_RATIOS
 
     @property
-    def key(self) -> tuple[str, str, str, str, str]:
-        """The natural key (study, comparison, outcome, population, kind)."""
-        return (self.study, self.comparison, self.outcome, self.population, self.kind)
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        """The natural key (study, comparison, outcome, population, timepoint, kind)."""
+        return (
+            self.study,
+            self.comparison,
+            self.outcome,
+            self.population,
+            self.timepoint,
+            self.kind,
+        )
 
     @property
     def has_counts(self) -> bool:
@@ -160,14 +189,73 @@ class Effect:
         return self.has_counts if kind == COUNTS else self.has_hr
 
 
+ROB_DOMAINS = {
+    "confounding": "Bias due to confounding",
+    "selection": "Bias in selection of participants into the study",
+    "classification": "Bias in classification of interventions",
+    "deviations": "Bias due to deviations from intended interventions",
+    "missing_data": "Bias due to missing data",
+    "measurement": "Bias in measurement of outcomes",
+    "reporting": "Bias in selection of the reported result",
+}
+"""The seven ROBINS-I domains (Sterne et al. 2016, BMJ 355:i4919), in their order."""
+ROB_OVERALL = "overall"
+ROB_SEVERITY = ("low", "moderate", "serious", "critical")
+"""ROBINS-I judgements from least to most severe; ``no_information`` stands apart."""
+NO_INFORMATION = "no_information"
+ROB_JUDGEMENTS = (*ROB_SEVERITY, NO_INFORMATION)
+ROB_COLUMNS = ("study", "domain", "judgement", "support", "source", "location")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One ROBINS-I judgement of one study in one domain (a row of risk_of_bias.csv):
+    the judgement, a one-line support and where in which document it comes from."""
+
+    study: str
+    domain: str
+    judgement: str
+    support: str
+    source: str
+    location: str
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class StudyRiskOfBias:
+    """A study's ROBINS-I assessment: a judgement per domain and overall."""
+
+    study: str
+    judgements: Mapping[str, Judgement]
+
+    @property
+    def overall(self) -> str:
+        return self.judgements[ROB_OVERALL].judgement
+
+    def judgement(self, domain: str) -> str:
+        """The judgement in ``domain`` (one of ROB_DOMAINS or ``overall``)."""
+        return self.judgements[domain].judgement
+
+    def serious_domains(self) -> tuple[str, ...]:
+        """Domains judged serious or critical (what a certainty rating cites)."""
+        return tuple(
+            d for d in ROB_DOMAINS if self.judgements[d].judgement in ("serious", "critical")
+        )
+
+
 @dataclass(frozen=True)
 class Extractions:
-    """The loaded evidence base."""
+    """The loaded evidence base. ``risk_of_bias`` holds the ROBINS-I assessment of
+    every study that has one (``extractions/risk_of_bias.csv``), by study id."""
 
     studies: Mapping[str, Study]
     effects: tuple[Effect, ...]
     vocabulary: Vocabulary
     directory: str = ""
+    risk_of_bias: Mapping[str, StudyRiskOfBias] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def study_of(self, effect: Effect) -> Study:
         return self.studies[effect.study]
@@ -181,15 +269,25 @@ class Extractions:
         """Effects of ``comparison`` and ``outcome`` whose effect or study fields take
         one of the allowed values in ``include`` (e.g. ``{"disease": ["all"]}``), in
         file order. Both kinds (counts and HR) are returned."""
-        wanted = {name: set(values) for name, values in (include or {}).items()}
-        chosen = []
-        for effect in self.effects:
-            if effect.comparison != comparison or effect.outcome != outcome:
-                continue
-            study = self.studies[effect.study]
-            if all(_value(effect, study, name) in values for name, values in wanted.items()):
-                chosen.append(effect)
-        return tuple(chosen)
+        return tuple(
+            effect
+            for effect in self.effects
+            if effect.comparison == comparison
+            and effect.outcome == outcome
+            and self.outside(effect, include) is None
+        )
+
+    def outside(
+        self, effect: Effect, include: Mapping[str, Iterable[str]] | None
+    ) -> tuple[str, str] | None:
+        """The first field (and its value) of ``effect`` or its study that ``include``
+        does not allow; None when the effect is inside."""
+        study = self.studies[effect.study]
+        for name, values in (include or {}).items():
+            value = str(_value(effect, study, name))
+            if value not in values:
+                return name, value
+        return None
 
 
 def _value(effect: Effect, study: Study, name: str) -> object:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 
+from metaall.data import timepoints
 from metaall.data.csvfile import Record
 from metaall.data.errors import DataError
 from metaall.data.model import COUNT_FIELDS, Effect, Vocabulary
@@ -51,6 +52,32 @@ class RowReader:
         if value and not vocabulary.has(name, value):
             self.fail(name, unknown_tag(name, value, vocabulary))
         return value
+
+    def choice(self, name: str, allowed: tuple[str, ...], required: bool = False) -> str:
+        """A cell that must be one of ``allowed`` (blank allowed unless ``required``)."""
+        value = self.text(name, required)
+        if value and value not in allowed:
+            self.fail(name, f"'{value}' is not one of: {', '.join(allowed)}")
+        return value
+
+    def pattern(self, name: str, rule: re.Pattern[str], expected: str) -> str:
+        """A cell that is blank or matches ``rule`` (``expected`` says what it wants)."""
+        value = self.text(name)
+        if value and not rule.fullmatch(value):
+            self.fail(name, f"expected {expected}, got '{value}'")
+        return value
+
+    def timepoint(self, name: str) -> str:
+        """A time point in its canonical spelling (see :mod:`metaall.data.timepoints`);
+        blank when the source gives none."""
+        value = self.text(name)
+        if not value:
+            return ""
+        try:
+            return timepoints.normalise(value)
+        except ValueError as exc:
+            self.fail(name, str(exc))
+            return value
 
     def integer(self, name: str) -> int | None:
         value = self.record.cells[name]

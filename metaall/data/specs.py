@@ -20,13 +20,29 @@ from types import MappingProxyType
 import yaml
 
 from metaall import methods
+from metaall.data import timepoints
 from metaall.data.errors import DataError
-from metaall.data.model import Effect, Extractions, Vocabulary
+from metaall.data.model import REPORTS, Effect, Extractions, Vocabulary
 from metaall.methods import DEFAULT_METHOD, DEFAULT_PREDICTION, DEFAULT_TEST, ZERO_CELL_TARGETS
 
 ORDERS = ("spec", "year", "weight", "effect")
-SELECTABLE_FIELDS = ("study", "population", "design", "disease", "country")
+SELECTABLE_FIELDS = (
+    "study",
+    "population",
+    "design",
+    "disease",
+    "country",
+    "car_target",
+    "costim_domain",
+    "report",
+)
 """Fields ``include`` may filter on and ``subgroup_by`` may group by (except study)."""
+OVERLAP_RULES = {
+    "primary": "the primary report first, then the larger cohort",
+    "larger": "the larger cohort first, then the primary report",
+}
+"""How an analysis picks one study per overlap group (studies.csv ``overlap_group``);
+the cohort's size is n_t + n_c of the row the analysis would pool."""
 
 _KEYS = (
     "title",
@@ -45,6 +61,9 @@ _KEYS = (
     "prediction_interval",
     "control_risks",
     "risk_timepoint",
+    "timepoint",
+    "overlap",
+    "caution",
 )
 _REQUIRED = ("comparison", "outcome", "measure")
 _ZERO_KEYS = ("add", "to", "drop00")
@@ -84,6 +103,13 @@ class AnalysisSpec:
     """Assumed control risks for absolute effects, besides the pooled control-arm risk."""
     risk_timepoint: str = ""
     """When the control risks apply (needed for hazard ratios), e.g. "2 years"."""
+    timepoint: tuple[str, ...] = ()
+    """Time points the analysis accepts, preferred first (empty: every time point, last
+    follow-up first, then the longest duration; see :mod:`metaall.data.timepoints`)."""
+    overlap: str = "primary"
+    """Which study of an overlap group is pooled (a key of OVERLAP_RULES)."""
+    caution: str = ""
+    """A caution that reports print with the total of all subgroups."""
     path: str = ""
 
     @property
@@ -210,6 +236,8 @@ def _include(spec: _Spec, value: object, vocabulary: Vocabulary) -> dict[str, tu
             raise spec.error(key, "expected a non-empty list of values")
         if name in vocabulary.tags:
             include[name] = tuple(spec.tag(key, tag, vocabulary, name) for tag in allowed)
+        elif name == "report":
+            include[name] = tuple(spec.choice(key, item, REPORTS) for item in allowed)
         else:
             include[name] = tuple(spec.text(key, item) for item in allowed)
     return include
@@ -227,6 +255,24 @@ def _risks(spec: _Spec, value: object) -> tuple[float, ...]:
     if not isinstance(value, list):
         raise spec.error("control_risks", "expected a list of risks, e.g. [0.3, 0.5]")
     return tuple(spec.number("control_risks", item, 0, 1, False) for item in value)
+
+
+def _timepoints(spec: _Spec, value: object) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise spec.error("timepoint", "expected a time point or a list of them, e.g. [2 years]")
+    chosen: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise spec.error("timepoint", f"expected a time point, got {item!r}")
+        try:
+            canonical = timepoints.normalise(item)
+        except ValueError as exc:
+            raise spec.error("timepoint", str(exc)) from None
+        if canonical in chosen:
+            raise spec.error("timepoint", f"'{item}' is listed twice")
+        chosen.append(canonical)
+    return tuple(chosen)
 
 
 def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
@@ -273,6 +319,9 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
         risk_timepoint=spec.text("risk_timepoint", data["risk_timepoint"])
         if "risk_timepoint" in data
         else "",
+        timepoint=_timepoints(spec, data["timepoint"]) if "timepoint" in data else (),
+        overlap=spec.choice("overlap", data.get("overlap", default.overlap), tuple(OVERLAP_RULES)),
+        caution=spec.text("caution", data["caution"]) if "caution" in data else "",
         path=str(path),
     )
 
@@ -309,13 +358,18 @@ def check_specs_against(
     specs: Mapping[str, AnalysisSpec], extractions: Extractions
 ) -> list[DataError]:
     """Problems only the data reveal: an ``include.study`` id that is not a study, and
-    a spec that selects no effect of the kind its measure pools."""
+    a spec that selects no effect of the kind its measure pools (at its time points)."""
     errors = []
     for spec in specs.values():
         for sid in spec.include.get("study", ()):
             if sid not in extractions.studies:
                 errors.append(DataError(spec.path, 0, "include.study", f"unknown study '{sid}'"))
-        usable = [e for e in spec.select(extractions) if e.has_data_for(spec.data_kind)]
+        usable = [
+            e
+            for e in spec.select(extractions)
+            if e.has_data_for(spec.data_kind)
+            and (not spec.timepoint or e.timepoint in spec.timepoint)
+        ]
         if not usable:
             errors.append(
                 DataError(

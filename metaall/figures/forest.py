@@ -5,29 +5,46 @@ text and as a square sized by weight), per subgroup a diamond with "Total events
 prediction interval, heterogeneity and test for overall effect, then the same for all
 studies and the test for subgroup differences (the overall block is drawn only when
 there are subgroups to compare; Cochrane Handbook v6.4 §10.11.3). Every number is the
-one ``metaall pool`` prints (same result object, same formatting functions).
+one ``metaall pool`` prints (same result object, same formatting functions). With the
+studies' risk-of-bias assessments, RevMan's traffic-light columns follow the graph
+(ROBINS-I domains D1-D7 and overall; :mod:`metaall.figures.rob`). The spec's caution,
+if any, is printed under a total that pools several subgroups.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 
 from matplotlib.figure import Figure
 
 from metaall import distributions as dist
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
-from metaall.figures.panel import GAP, Column, Mark, Panel, Row, TooNarrow, draw_panel
+from metaall.data.model import StudyRiskOfBias
+from metaall.figures.panel import (
+    GAP,
+    Column,
+    Mark,
+    Panel,
+    Row,
+    TooNarrow,
+    draw_panel,
+    minimum_width_mm,
+)
+from metaall.figures.rob import LOOKS, rob_cells, rob_columns, rob_legend
 from metaall.figures.scale import symmetric_scale
 from metaall.figures.settings import (
     DEFAULT_FONT_SIZE,
     SMALLEST_FONT_SIZE,
+    WIDTHS_MM,
     FigureSettings,
     figure_settings,
 )
 from metaall.figures.style import Style, get_style, num
 
 NOTE_MARKS = "*†‡§¶"
+ROOMY = 1.1  # a forest with traffic lights: this much wider than the least width
 ARMS = ("t", "c")
 
 
@@ -36,7 +53,7 @@ COLUMNS = ("counts", "weight", "effect")
 per arm (events/total, or log HR and SE), the weight, the effect with its CI as text."""
 
 
-COMPACT_GAP = 0.75  # between columns of the single-column layout (em)
+COMPACT_GAP = 0.6  # between columns of the single-column layout (em)
 
 
 def compact(style: Style) -> Style:
@@ -99,9 +116,15 @@ def _count_cells(style: Style, events: tuple[int, int], totals: tuple[int, int])
 class _Builder:
     """Turns an analysis result into the rows of a forest plot."""
 
-    def __init__(self, result: AnalysisResult, style: Style):
+    def __init__(
+        self,
+        result: AnalysisResult,
+        style: Style,
+        rob: Mapping[str, StudyRiskOfBias] | None = None,
+    ):
         self.result = result
         self.style = style
+        self.rob = rob
         self.counts = result.spec.counts
         self.z = float(dist.norm_quantile(0.5 + result.spec.level / 2))
         estimable = [r.weight for r in result.overall.rows if r.estimable]
@@ -115,6 +138,8 @@ class _Builder:
         e, d, style = row.effect, self.result.display, self.style
         mark = f"\u00a0{self.marks[row.note]}" if row.note in self.marks and row.estimable else ""
         cells = {"study": row.label + mark}
+        if self.rob is not None:
+            cells |= rob_cells(self.rob.get(row.study.study))
         if self.counts:
             cells |= _count_cells(style, (e.events_t, e.events_c), (e.n_t, e.n_c))
         elif style.split_counts and row.estimable:
@@ -207,6 +232,20 @@ class _Builder:
         for x in self.result.excluded:
             reasons.setdefault(x.reason, []).append(x.study.label)
         notes += [f"Not included ({why}): {'; '.join(labels)}." for why, labels in reasons.items()]
+        if self.result.groups and spec.caution:
+            notes.append(f"Caution: {spec.caution}")
+        if self.rob is not None:
+            notes += self.rob_notes()
+        return notes
+
+    def rob_notes(self) -> list[str]:
+        """The traffic lights' legend (the judgements shown), and studies without one."""
+        rows = self.result.overall.rows
+        shown = {j for r in rows for j in rob_cells(self.rob.get(r.study.study)).values()}
+        notes = rob_legend([j for j in LOOKS if j in shown])
+        missing = [r.label for r in rows if r.study.study not in self.rob]
+        if missing:
+            notes.append(f"No risk-of-bias assessment: {'; '.join(missing)}.")
         return notes
 
 
@@ -227,6 +266,7 @@ def forest_panel(
     style: str | Style = "revman",
     columns: tuple[str, ...] = COLUMNS,
     gap: float = GAP,
+    rob: Mapping[str, StudyRiskOfBias] | None = None,
 ) -> Panel:
     """The rows, columns and axis of the forest plot of ``result`` (see :func:`forest_plot`)."""
     if not result.overall.rows:
@@ -235,9 +275,11 @@ def forest_panel(
     if unknown:
         raise ValueError(f"unknown column {unknown[0]!r}; choose from {', '.join(COLUMNS)}")
     chosen = get_style(style) if isinstance(style, str) else style
-    builder = _Builder(result, chosen)
+    builder = _Builder(result, chosen, rob)
     rows = builder.rows()
     left, right = _columns(result, chosen, columns)
+    if rob is not None:
+        right = (*right, *rob_columns())
     spec = result.spec
     favours = tuple(chosen.spell(label) for label in spec.favours)
     notes = builder.notes()
@@ -252,6 +294,7 @@ def forest_panel(
         favours=favours,
         notes=tuple(notes),
         gap=gap,
+        dots=LOOKS if rob is not None else {},
     )
 
 
@@ -259,6 +302,7 @@ def forest_plot(
     result: AnalysisResult,
     settings: FigureSettings | None = None,
     columns: tuple[str, ...] | None = None,
+    rob: Mapping[str, StudyRiskOfBias] | None = None,
     **options,
 ) -> Figure:
     """Forest plot of ``result`` (from :func:`metaall.analysis.run_analysis`).
@@ -268,7 +312,9 @@ def forest_plot(
     ``single`` (85 mm), ``double`` (175 mm, the default) or mm; the height follows from the
     rows. Subgroups are headed by their vocabulary descriptions (``result.descriptions``,
     else the tag). Studies appear in the order of the result (the spec's ``order``:
-    spec, year, weight or effect).
+    spec, year, weight or effect). ``rob`` (study -> ROBINS-I assessment, e.g.
+    ``Extractions.risk_of_bias``) adds the traffic-light columns and their legend;
+    without a chosen width the figure is then as wide as they need (at least double).
 
     ``columns`` chooses what stands beside the labels (:data:`COLUMNS`). Left open, the
     style's full layout is drawn where it fits; in a narrower figure (one journal column)
@@ -279,6 +325,10 @@ def forest_plot(
     """
     look = figure_settings(settings, **options)
     chosen = look.journal
+    if rob is not None and look.width is None:  # as wide as the traffic lights need
+        panel = forest_panel(result, chosen, tuple(columns or COLUMNS), GAP, rob)
+        need = math.ceil(ROOMY * minimum_width_mm(panel, look))
+        look = figure_settings(look, width=max(WIDTHS_MM["double"], need))
     if columns is not None:
         attempts = [(chosen, tuple(columns), look)]
     else:
@@ -290,7 +340,8 @@ def forest_plot(
     for style, shown, size in attempts:
         gap = GAP if style is chosen else COMPACT_GAP
         try:
-            return draw_panel(forest_panel(result, style, shown, gap), size, "double")
+            panel = forest_panel(result, style, shown, gap, rob)
+            return draw_panel(panel, size, "double")
         except TooNarrow as exc:
             narrow = exc
     smallest = min(size.font_size for _, _, size in attempts)

@@ -12,18 +12,21 @@ same at any dpi and in every format.
 
 Squares have an area proportional to the weight (side ∝ √weight), as in RevMan and
 R meta (Lewis & Clarke 2001, BMJ 322:1479, "Forest plots: trying to see the wood and the
-trees"). Whiskers beyond the axis end in an arrow.
+trees"). Whiskers beyond the axis end in an arrow. A ``dot`` column shows each cell as a
+filled circle with a symbol (RevMan's risk-of-bias "traffic lights"), the fill and the
+symbol of each cell value given by the panel's ``dots``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, Polygon
+from matplotlib.patches import Circle, FancyArrowPatch, Polygon
 from matplotlib.ticker import FixedLocator, NullLocator
 from matplotlib.transforms import Affine2D, Transform
 
@@ -48,6 +51,8 @@ WRAP_FOR_GRAPH = 0.3  # the graph's share that labels wrap for
 LINE_WIDTH = 0.6  # points
 INK = "black"
 SQUARE_INK = "0.3"
+DOT = 1.15  # diameter of a traffic-light dot (em)
+DOT_GAP = 0.35  # between two dot columns (em)
 
 
 class TooNarrow(ValueError):
@@ -71,6 +76,7 @@ class Column:
     header: str
     align: str = "right"
     group: str = ""
+    dot: bool = False  # cells are keys of Panel.dots, drawn as filled circles
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,16 @@ class Panel:
     notes: tuple[str, ...] = ()
     reference: float | None = None  # a dashed line, e.g. at the pooled estimate
     gap: float = GAP  # between columns (em)
+    dots: Mapping[str, Dot] = field(default_factory=dict)  # a dot cell's value -> its look
+
+
+@dataclass(frozen=True)
+class Dot:
+    """How a ``dot`` column draws a cell: fill colour, symbol and the symbol's colour."""
+
+    fill: str
+    symbol: str
+    ink: str = INK
 
 
 class _Fonts:
@@ -167,6 +183,9 @@ def _favours_room(panel: Panel, fonts: _Fonts, left: float, graph: float, edge: 
 def _column_widths(panel: Panel, fonts: _Fonts) -> dict[str, float]:
     widths = {}
     for col in (*panel.left, *panel.right):
+        if col.dot:
+            widths[col.key] = max(fonts.width(col.header, True), DOT * fonts.size)
+            continue
         cells = [fonts.width(r.cells.get(col.key, ""), r.bold) for r in panel.rows]
         widths[col.key] = max([fonts.width(col.header, True), *cells])
     for columns in (panel.left, panel.right):
@@ -189,13 +208,38 @@ def _span(keys: list[str], widths: Mapping[str, float], gap: float) -> float:
     return sum(widths[k] for k in keys) + gap * (len(keys) - 1)
 
 
+def _gaps_after(columns: tuple[Column, ...], em: float) -> list[float]:
+    """The space after each column: narrow between two dot columns, else a gap."""
+    narrow = [a.dot and b.dot for a, b in itertools.pairwise(columns)]
+    return [DOT_GAP * em if tight else GAP * em for tight in [*narrow, False]][: len(columns)]
+
+
+def _need(panel: Panel, fonts: _Fonts, widths: Mapping[str, float], right: float) -> float:
+    """The least figure width (points) at which the labels need not wrap narrower
+    than MIN_LABEL and the graph keeps MIN_GRAPH of the width."""
+    em = fonts.size
+    narrowest = max(MIN_LABEL * em, fonts.width(panel.left[0].header, True))
+    keys = [c.key for c in panel.left]
+    least = _span(keys, {**widths, keys[0]: narrowest}, panel.gap * em)
+    return (least + right + panel.gap * em) / (1 - MIN_GRAPH) + 2 * MARGIN * em
+
+
+def minimum_width_mm(panel: Panel, settings: FigureSettings) -> float:
+    """The narrowest figure (mm) that can hold ``panel`` at the settings' font size."""
+    fonts = _Fonts(settings.font, settings.font_size)
+    widths = _column_widths(panel, fonts)
+    right = sum(widths[c.key] for c in panel.right) + sum(_gaps_after(panel.right, fonts.size))
+    return _need(panel, fonts, widths, right) / PT_PER_MM
+
+
 def _layout(panel: Panel, fonts: _Fonts, width: float) -> _Layout:
     em = fonts.size
     gap, margin = panel.gap * em, MARGIN * em
     content = width - 2 * margin
     widths = _column_widths(panel, fonts)
     label_key = panel.left[0].key
-    right = sum(widths[c.key] + gap for c in panel.right)
+    after = _gaps_after(panel.right, em)
+    right = sum(widths[c.key] for c in panel.right) + sum(after)
     table = _span([c.key for c in panel.left], widths, gap)
     comfortable = content - right - gap - WRAP_FOR_GRAPH * content
     if table > comfortable:  # wrap long labels to give the graph room, within reason
@@ -208,8 +252,7 @@ def _layout(panel: Panel, fonts: _Fonts, width: float) -> _Layout:
         label = widths[label_key] - (table - room)
         narrowest = max(MIN_LABEL * em, fonts.width(panel.left[0].header, True))
         if label < narrowest:
-            least = table - widths[label_key] + narrowest
-            need = (least + right + gap) / (1 - MIN_GRAPH) + 2 * margin
+            need = _need(panel, fonts, widths, right)
             raise TooNarrow(need / PT_PER_MM, width / PT_PER_MM, em)
         widths[label_key] = label
         table = room
@@ -228,9 +271,9 @@ def _layout(panel: Panel, fonts: _Fonts, width: float) -> _Layout:
         graph -= fonts.width(tick_label(panel.scale.ticks[-1])) / 2
     graph, favours = _favours_room(panel, fonts, graph_left, graph, edge, content)
     left = graph_left + graph + gap
-    for col in panel.right:
+    for col, space in zip(panel.right, after, strict=True):
         x[col.key] = (left, left + widths[col.key])
-        left += widths[col.key] + gap
+        left += widths[col.key] + space
     return _Layout(x, widths[label_key], margin, table, graph_left, graph, favours)
 
 
@@ -244,7 +287,15 @@ class _Canvas:
             Affine2D().scale(1 / 72, -1 / 72).translate(0, height / 72) + fig.dpi_scale_trans
         )
 
-    def text(self, x: float, top: float, text: str, align: str = "left", bold: bool = False):
+    def text(
+        self,
+        x: float,
+        top: float,
+        text: str,
+        align: str = "left",
+        bold: bool = False,
+        color: str = INK,
+    ):
         """One line of text, its cap height centred in a line whose top is at ``top``."""
         baseline = top + (self.fonts.size * LINE + self.fonts.cap) / 2
         self.fig.text(
@@ -256,13 +307,22 @@ class _Canvas:
             va="baseline",
             fontproperties=self.fonts.of(bold),
             parse_math=False,
+            color=color,
         )
+
+    def dot(self, x: float, centre: float, look: Dot) -> None:
+        """A filled circle centred on (x, centre) with its symbol in the middle."""
+        radius = DOT * self.fonts.size / 2
+        self.fig.add_artist(
+            Circle((x, centre), radius, transform=self.points, facecolor=look.fill, lw=0)
+        )
+        self.text(x, centre - LINE * self.fonts.size / 2, look.symbol, "center", True, look.ink)
 
 
 def _cell_lines(panel: Panel, layout: _Layout, fonts: _Fonts, row: Row) -> dict[str, list[str]]:
     lines = {}
     for col in (*panel.left, *panel.right):
-        text = row.cells.get(col.key, "")
+        text = "" if col.dot else row.cells.get(col.key, "")
         width = layout.label_width if col.key == panel.left[0].key else math.inf
         lines[col.key] = wrap(text, width, fonts.of(row.bold)) if text else []
     return lines
@@ -321,8 +381,7 @@ def draw_panel(panel: Panel, settings: FigureSettings, default_width: str = "dou
         lines = col.header.split("\n")
         top = header_top + (header_lines - len(lines)) * LINE * em
         for i, text in enumerate(lines):
-            x = layout.x[col.key][0 if col.align == "left" else 1]
-            canvas.text(x, top + i * LINE * em, text, col.align, bold=True)
+            canvas.text(_anchor(layout, col), top + i * LINE * em, text, col.align, bold=True)
     top = header_top + (header_lines - len(graph_header)) * LINE * em
     centre = layout.graph_left + layout.graph_width / 2
     for i, text in enumerate(graph_header):
@@ -335,8 +394,10 @@ def draw_panel(panel: Panel, settings: FigureSettings, default_width: str = "dou
         centre_y = top + row_height / 2
         _block(canvas, layout.table_left, centre_y, line, "left", row.bold)
         for col in columns:
-            x = layout.x[col.key][0 if col.align == "left" else 1]
+            x = _anchor(layout, col)
             _block(canvas, x, centre_y, cells[col.key], col.align, row.bold)
+            if col.dot and row.cells.get(col.key) in panel.dots:
+                canvas.dot(x, centre_y, panel.dots[row.cells[col.key]])
         if row.mark is not None:
             _draw_mark(ax, row.mark, centre_y, side, PITCH * em)
 
@@ -355,6 +416,12 @@ def draw_panel(panel: Panel, settings: FigureSettings, default_width: str = "dou
     if panel.reference is not None:
         ax.axvline(panel.reference, color=INK, lw=LINE_WIDTH, ls=(0, (3, 2)), zorder=1)
     return fig
+
+
+def _anchor(layout: _Layout, col: Column) -> float:
+    """Where a column's text is anchored: its left or right edge, or its centre."""
+    left, right = layout.x[col.key]
+    return {"left": left, "center": (left + right) / 2}.get(col.align, right)
 
 
 def _wrap_block(text: str, width: float, fonts: _Fonts, bold: bool = False) -> list[str]:
