@@ -17,17 +17,27 @@ from metaall.analysis.result import (
     StudyRow,
     SubgroupTest,
 )
-from metaall.analysis.run import available_subgroups, run_analysis, with_options
+from metaall.analysis.run import (
+    OverlapAlternative,
+    available_subgroups,
+    overlap_alternatives,
+    overlap_members,
+    run_analysis,
+    with_options,
+)
 
 __all__ = [
     "AnalysisResult",
     "Excluded",
     "GroupResult",
+    "OverlapAlternative",
     "Project",
     "StudyRow",
     "SubgroupTest",
     "UnknownAnalysis",
     "available_subgroups",
+    "overlap_alternatives",
+    "overlap_members",
     "run_analysis",
     "with_options",
 ]

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 from metaall.analysis import AnalysisResult, StudyRow
 from metaall.analysis.bias import SmallStudyReport
+from metaall.analysis.run import OverlapAlternative
 from metaall.diagnostics import InfluenceResult
-from metaall.formatting import fmt_p
+from metaall.formatting import fmt_num, fmt_p
 from metaall.models import PooledResult
 from metaall.reports.records import clean
 from metaall.reports.table import effect_text
@@ -177,3 +178,54 @@ def influence_text(records: list[dict]) -> str:
         out.append(f"{r['study']:<{width}}  {cells}  {'*' if r['influential'] else ''}")
     out.append(INFLUENTIAL_RULE)
     return "\n".join(out) + "\n"
+
+
+def overlap_rows(runs: list[OverlapAlternative]) -> list[dict]:
+    """One row per alternative of ``metaall sensitivity --overlap``."""
+    return [_overlap_record(run) for run in runs]
+
+
+def _overlap_record(run: OverlapAlternative) -> dict:
+    """One row of the table: which study pooled from which group, and the pooled result."""
+    result, fit = run.result, run.result.overall.fit
+    ok = fit is not None
+    return {
+        "overlap_group": run.group or None,
+        "pooled": run.pooled or None,
+        "instead_of": run.instead_of or None,
+        "k": fit.k if ok else 0,
+        "measure": result.spec.measure,
+        "effect": clean(result.display(fit.estimate)) if ok else None,
+        "ci_lb": clean(result.display(fit.ci_lb)) if ok else None,
+        "ci_ub": clean(result.display(fit.ci_ub)) if ok else None,
+        "pval": clean(fit.pval) if ok else None,
+        "tau2": clean(fit.tau2) if ok else None,
+        "I2": clean(fit.I2) if ok else None,
+    }
+
+
+def overlap_text(runs: list[OverlapAlternative], records: list[dict], labels: dict) -> str:
+    result = runs[0].result
+    spec, fit = result.spec, result.overall.fit
+    scope = f", subgroup {result.restricted_to}" if result.restricted_to else ""
+    model = f" ({fit.model})" if fit is not None else ""
+    lines = [f"Overlapping cohorts: analysis '{spec.name}'{scope}{model}"]
+    names = ["as specified"]
+    names += [f"{r.group}: {labels[r.pooled]} for {labels[r.instead_of]}" for r in runs[1:]]
+    width = max(len(n) for n in names)
+    head = f"{spec.measure} [{spec.level:.0%} CI]"
+    lines.append(f"{'Pooled':<{width}}  {'k':>3}  {head:<20} {'p':<12} {'tau²':>7} {'I²':>6}")
+    for name, rec in zip(names, records, strict=True):
+        if rec["effect"] is None:
+            lines.append(f"{name:<{width}}  {rec['k']:>3}  no study can give an estimate")
+            continue
+        ci = f"{fmt_num(rec['effect'])} [{fmt_num(rec['ci_lb'])}, {fmt_num(rec['ci_ub'])}]"
+        tau2, i2 = fmt_num(rec["tau2"], 4), fmt_num(rec["I2"], 1)
+        p = fmt_p(rec["pval"])
+        lines.append(f"{name:<{width}}  {rec['k']:>3}  {ci:<20} {p:<12} {tau2:>7} {i2:>5}%")
+    if len(runs) == 1:
+        lines.append("No overlap group has two studies in this analysis.")
+    else:
+        rule = spec.overlap
+        lines.append(f"Each row swaps one group's study; the spec pools by its rule: {rule}.")
+    return "\n".join(lines) + "\n"

@@ -174,6 +174,7 @@ def analysis_record(result: AnalysisResult) -> dict:
             }
             for x in result.excluded
         ],
+        "caution": result.spec.caution or None if result.groups else None,
         "method_details": method_details(result),
     }
     if result.difference is not None:

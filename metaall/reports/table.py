@@ -169,6 +169,8 @@ class _Builder:
             out += self.group(group, f"Subtotal {group.name}")
         out += self.pooled(result.overall, "Total")
         out += [Line("note", (text,)) for text in difference_text(result)]
+        if result.spec.caution:
+            out.append(Line("note", (f"Caution: {result.spec.caution}",)))
         return out
 
 
