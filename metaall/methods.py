@@ -20,7 +20,11 @@ from types import MappingProxyType
 # model families
 COMMON = "common effect"
 RANDOM = "random effects"
-FAMILIES = (COMMON, RANDOM)
+EXACT = "exact likelihood"
+BAYES = "Bayesian"
+FAMILIES = (COMMON, RANDOM, EXACT, BAYES)
+INVERSE_VARIANCE = (COMMON, RANDOM)
+"""The families that pool per-study effects by inverse-variance weights."""
 
 # the kinds of evidence a measure is computed from (Effect.kind in metaall.data)
 COUNTS = "counts"
@@ -48,8 +52,9 @@ class Measure:
 class Method:
     """A pooling method: a common-effect model or a random-effects tau² estimator.
 
-    ``measures`` lists the measures it can pool (None: any); ``tables`` is True for
-    methods that pool the 2×2 tables themselves rather than per-study effects;
+    ``measures`` lists the measures it can pool (None: any); ``tests`` the CI methods
+    it takes (None: those of its family); ``tables`` is True for methods that pool the
+    2×2 tables themselves rather than per-study effects;
     ``study_measure`` names the per-study effect the method shows when it is not the
     measure's own (Peto's one-step log odds ratios); ``abbreviation`` is RevMan's name
     for the weighting (IV, M-H, Peto); ``reference`` is the source a methods section
@@ -65,17 +70,39 @@ class Method:
     abbreviation: str = "IV"
     tables: bool = False
     study_measure: str | None = None
+    tests: tuple[str, ...] | None = None
 
     @property
     def random_effects(self) -> bool:
+        """True for models with a between-study variance tau²."""
+        return self.family != COMMON
+
+    @property
+    def tau2_estimator(self) -> bool:
+        """True for the inverse-variance random-effects models: a tau² estimator."""
         return self.family == RANDOM
+
+    @property
+    def interval(self) -> str:
+        """What its interval is called: ``CrI`` (credible) for a Bayesian model, else
+        ``CI``."""
+        return "CrI" if self.family == BAYES else "CI"
+
+    @property
+    def ci_methods(self) -> tuple[str, ...]:
+        """The CI methods (:data:`TESTS`) this method takes."""
+        if self.tests is not None:
+            return self.tests
+        return ("z",) if self.family in (COMMON, BAYES) else ("z", "knha")
 
     @property
     def model(self) -> str:
         """The model in plain words, e.g. "random effects, REML tau²"."""
         if self.family == RANDOM:
             return f"random effects, {self.name} tau²"
-        return f"common effect, {self.label}"
+        if self.family == COMMON:
+            return f"common effect, {self.label}"
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -154,6 +181,14 @@ METHODS: Mapping[str, Method] = _table(
     Method("ML", "maximum likelihood", RANDOM, "Viechtbauer 2005, Stat Med 24:3-24"),
     Method("EB", "empirical Bayes", RANDOM, "Morris 1983, JASA 78:47; Berkey et al. 1995"),
     Method("PM", "Paule-Mandel", RANDOM, "Paule & Mandel 1982, J Res Natl Bur Stand 87:377"),
+    Method(
+        "bayes",
+        "Bayesian random effects, exact posterior",
+        BAYES,
+        "Röver 2020, J Stat Softw 93(6); Friede et al. 2017, Biom J 59:658",
+        aliases=("bayesian", "bayesmeta"),
+        abbreviation="Bayes",
+    ),
 )
 
 TESTS: Mapping[str, Test] = _table(
@@ -197,6 +232,17 @@ PREDICTION_INTERVALS: Mapping[str, PredictionInterval] = _table(
 DEFAULT_METHOD = "REML"
 DEFAULT_TEST = "z"
 DEFAULT_PREDICTION = "metafor"
+DEFAULT_TAU_PRIOR = "halfnormal:0.5"  # weakly informative for log odds/risk ratios (Röver 2020)
+DEFAULT_MU_PRIOR = "flat"
+
+
+def check_prior(key: str, text: str) -> None:
+    """ValueError when ``text`` is not a prior of its kind (``tau_prior`` or
+    ``mu_prior``); parsed by :mod:`metaall.models.priors`, imported only here."""
+    from metaall.models.priors import parse_mu_prior, parse_tau_prior
+
+    (parse_tau_prior if key == "tau_prior" else parse_mu_prior)(text)
+
 
 ZERO_CELL_TARGETS = ("only0", "all", "if0all", "none")
 """metafor's ``to``: which 2×2 tables get the continuity correction ``add``."""
@@ -265,8 +311,10 @@ def inverse_variance(name: object) -> Method:
     """The method called ``name`` if it pools per-study effects by inverse variance
     (FE or a tau² estimator); ValueError naming the alternatives otherwise."""
     entry = method(name)
-    if entry.tables or entry.family not in FAMILIES:
-        allowed = ", ".join(n for n, m in METHODS.items() if not m.tables and m.family in FAMILIES)
+    if entry.tables or entry.family not in INVERSE_VARIANCE:
+        allowed = ", ".join(
+            n for n, m in METHODS.items() if not m.tables and m.family in INVERSE_VARIANCE
+        )
         raise ValueError(
             f"method {entry.name} ({entry.model}) does not pool effect sizes by inverse "
             f"variance; use one of {allowed}"
@@ -289,5 +337,7 @@ def check_combination(measure_name: str, method_name: str, test_name: str) -> No
     if meth.measures is not None and m.name not in meth.measures:
         what = ", ".join(meth.measures)
         raise Unfit("method", f"{meth.label} pools {what} only, not {m.label} ({m.name})")
-    if t.random_effects_only and not meth.random_effects:
-        raise Unfit("test", f"{t.label} needs a random-effects method, not {meth.model}")
+    if t.name not in meth.ci_methods:
+        if t.random_effects_only and not meth.random_effects:
+            raise Unfit("test", f"{t.label} needs a random-effects method, not {meth.model}")
+        raise Unfit("test", f"{t.label} does not apply to {meth.model}")

@@ -287,7 +287,10 @@ def test_pooled_result_fields(shared_fits):
     np.testing.assert_allclose([res.I2, res.H2], expected, rtol=1e-12)
     wr = 1 / (v + res.tau2)
     np.testing.assert_allclose(res.weights, 100 * wr / wr.sum(), rtol=1e-12)
-    assert "half-normal prior for τ with scale 0.5" in res.model
+    assert (
+        "half-normal prior for τ with scale 0.5" in res.prior
+        and res.model == "Bayesian random effects, exact posterior"
+    )
     assert res.prob_mu_positive == pytest.approx(1 - res.prob_mu_below(0.0), rel=1e-9)
     assert res.tau_cdf(res.tau_quantile(0.3)) == pytest.approx(0.3, rel=1e-12)
     assert res.mu_quantile(0.975) == pytest.approx(res.mu_ci_ub, rel=1e-12)

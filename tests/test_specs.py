@@ -25,6 +25,7 @@ VOCABULARY = DATA.vocabulary
 KEYS = (
     "title, comparison, outcome, measure, method, test, level, zero_cells, subgroup_by, "
     "include, favours, arm_labels, order, prediction_interval, control_risks, risk_timepoint, "
+    "tau_prior, mu_prior, "
     "timepoint, overlap, caution"
 )
 FIELDS = "population, design, disease, country, car_target, costim_domain, report"
@@ -152,7 +153,7 @@ CASES = [
         "method: remll\n",
         4,
         "method",
-        "unknown method 'remll'; use one of REML, FE, MH, Peto, DL, HE, HS, HSk, SJ, ML, EB, PM",
+        f"unknown method 'remll'; use one of {', '.join(methods.names('method'))}",
     ),
     ("test: t\n", 4, "test", "unknown test 't'; use one of z, knha"),
     ("method: Peto\n", 4, "method", "Peto pools OR only, not risk ratio (RR)"),

@@ -41,7 +41,9 @@ from metaall.data import (
 )
 from metaall.data.specs import ORDERS, OVERLAP_RULES
 from metaall.effects import effect_sizes, hr_from_ci, hr_from_p
-from metaall.models import FitResult, PooledResult, fit, fit_mh, fit_peto
+from metaall.models import PooledResult, fit, fit_mh, fit_peto
+from metaall.models.bayes import fit_bayes
+from metaall.models.priors import parse_mu_prior, parse_tau_prior
 from metaall.models.subgroups import common_tau2_test, q_between
 
 NOT_ESTIMABLE = "not estimable: no events in either arm"
@@ -62,6 +64,8 @@ def with_options(
     prediction: str | None = None,
     control_risks: tuple[float, ...] | None = None,
     risk_timepoint: str | None = None,
+    tau_prior: str | None = None,
+    mu_prior: str | None = None,
 ) -> AnalysisSpec:
     """The spec with overrides applied (None keeps the spec's value); names are looked
     up in :mod:`metaall.methods`; ``ValueError`` if the settings do not fit together.
@@ -82,6 +86,8 @@ def with_options(
         prediction_interval=interval,
         control_risks=spec.control_risks if control_risks is None else tuple(control_risks),
         risk_timepoint=spec.risk_timepoint if risk_timepoint is None else risk_timepoint,
+        tau_prior=tau_prior or spec.tau_prior,
+        mu_prior=mu_prior or spec.mu_prior,
         zero_cells=ZeroCells(
             add=z.add if add is None else add,
             to=to or z.to,
@@ -94,6 +100,8 @@ def with_options(
             f"'{spec.name}' pools {spec.data_kind}"
         )
     methods.check_combination(new.measure, new.method, new.test)
+    for key in ("tau_prior", "mu_prior"):
+        methods.check_prior(key, getattr(new, key))
     if not 0 < new.level < 1:
         raise ValueError(f"level must be between 0 and 1, got {new.level}")
     if new.zero_cells.to not in methods.ZERO_CELL_TARGETS:
@@ -354,7 +362,19 @@ def _pool(spec: AnalysisSpec, items: Sequence[Item], yi, vi) -> tuple[PooledResu
         return fit_peto(*counts, **kwargs), list(range(len(items)))
     used = np.flatnonzero(ok).tolist()
     names = [items[i][0].study for i in used]
-    return fit(yi[ok], vi[ok], spec.method, spec.test, spec.level, studies=names), used
+    return _fit_effects(spec, method, yi[ok], vi[ok], names), used
+
+
+def _fit_effects(spec: AnalysisSpec, method: methods.Method, yi, vi, names) -> PooledResult:
+    """The spec's model of per-study effects: inverse variance, or the Bayesian
+    normal-normal model with the spec's priors."""
+    if method.family == methods.BAYES:
+        mu_mean, mu_sd = parse_mu_prior(spec.mu_prior)
+        prior = parse_tau_prior(spec.tau_prior)
+        return fit_bayes(
+            yi, vi, prior, mu_mean=mu_mean, mu_sd=mu_sd, level=spec.level, studies=names
+        )
+    return fit(yi, vi, spec.method, spec.test, spec.level, studies=names)
 
 
 def _group(
@@ -379,9 +399,7 @@ def _group(
         return GroupResult(name, tuple(rows[i] for i in order), None), own
     position = {item: j for j, item in enumerate(used)}
     result = result.take([position[i] for i in order if i in position])
-    heterogeneity = None
-    if isinstance(result, FitResult) and result.method != "FE" and result.k >= 2:
-        heterogeneity = result.confint()
+    heterogeneity = result.heterogeneity_interval()
     prediction = result.prediction(spec.prediction_interval) if spec.prediction_interval else None
     rows_in_order = tuple(rows[i] for i in order)
     pooled_effects = [r.effect for r in rows_in_order if r.estimable]
@@ -438,8 +456,9 @@ def _difference(spec, groups, labels, yi, vi) -> SubgroupTest | None:
     if len(pooled) < 2:
         return None
     q, df, p = q_between([f.estimate for f in pooled], [f.se for f in pooled])
-    if methods.method(spec.method).tables:
-        return SubgroupTest(q, df, p)
+    method = methods.method(spec.method)
+    if method.tables or method.family not in methods.INVERSE_VARIANCE:
+        return SubgroupTest(q, df, p)  # the moderator test is an inverse-variance model
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     qm, _, qm_p, _ = common_tau2_test(yi[ok], vi[ok], labels[ok], spec.method, spec.test)
     return SubgroupTest(q, df, p, qm, qm_p)

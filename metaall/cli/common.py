@@ -36,9 +36,18 @@ class Named(click.ParamType):
 
 
 def _method_help() -> str:
-    common = ", ".join(methods.names("method", methods.COMMON))
-    random = ", ".join(methods.names("method", methods.RANDOM))
-    return f"{common} (common effect) or a tau² estimator: {random}."
+    words = {
+        methods.COMMON: "common effect",
+        methods.RANDOM: "random effects, by tau² estimator",
+        methods.EXACT: "exact likelihood (2×2 counts)",
+        methods.BAYES: "Bayesian (priors: --tau-prior, --mu-prior)",
+    }
+    parts = [
+        f"{', '.join(names)} ({words[family]})"
+        for family in methods.FAMILIES
+        if (names := methods.names("method", family))
+    ]
+    return "; ".join(parts) + "."
 
 
 subgroup_option = click.option(
@@ -112,6 +121,18 @@ def model_options(command):
                 help="Treat tables with no events in either arm as not estimable (drop00).",
             ),
             click.option(
+                "--tau-prior",
+                metavar="PRIOR",
+                help="Prior for tau with --method bayes: halfnormal:0.5 (default), "
+                "halfcauchy:S, halft:S:DF, uniform:UPPER, lognormal:M:S (tau²), jeffreys, "
+                "turner:OUTCOME:COMPARISON.",
+            ),
+            click.option(
+                "--mu-prior",
+                metavar="PRIOR",
+                help="Prior for mu with --method bayes: flat (default) or normal:MEAN:SD.",
+            ),
+            click.option(
                 "--control-risk",
                 "control_risks",
                 metavar="P[,P...]",
@@ -152,6 +173,8 @@ MODEL_OPTIONS = (
     "prediction",
     "control_risks",
     "risk_timepoint",
+    "tau_prior",
+    "mu_prior",
 )
 
 

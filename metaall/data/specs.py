@@ -23,7 +23,15 @@ from metaall import methods
 from metaall.data import timepoints
 from metaall.data.errors import DataError
 from metaall.data.model import REPORTS, Effect, Extractions, Vocabulary
-from metaall.methods import DEFAULT_METHOD, DEFAULT_PREDICTION, DEFAULT_TEST, ZERO_CELL_TARGETS
+from metaall.methods import (
+    DEFAULT_METHOD,
+    DEFAULT_MU_PRIOR,
+    DEFAULT_PREDICTION,
+    DEFAULT_TAU_PRIOR,
+    DEFAULT_TEST,
+    ZERO_CELL_TARGETS,
+    check_prior,
+)
 
 ORDERS = ("spec", "year", "weight", "effect")
 SELECTABLE_FIELDS = (
@@ -61,6 +69,8 @@ _KEYS = (
     "prediction_interval",
     "control_risks",
     "risk_timepoint",
+    "tau_prior",
+    "mu_prior",
     "timepoint",
     "overlap",
     "caution",
@@ -103,6 +113,10 @@ class AnalysisSpec:
     """Assumed control risks for absolute effects, besides the pooled control-arm risk."""
     risk_timepoint: str = ""
     """When the control risks apply (needed for hazard ratios), e.g. "2 years"."""
+    tau_prior: str = DEFAULT_TAU_PRIOR
+    """The prior for tau of the Bayesian model, in text form (models.priors)."""
+    mu_prior: str = DEFAULT_MU_PRIOR
+    """The prior for mu of the Bayesian model: flat or normal:MEAN:SD."""
     timepoint: tuple[str, ...] = ()
     """Time points the analysis accepts, preferred first (empty: every time point, last
     follow-up first, then the longest duration; see :mod:`metaall.data.timepoints`)."""
@@ -257,6 +271,18 @@ def _risks(spec: _Spec, value: object) -> tuple[float, ...]:
     return tuple(spec.number("control_risks", item, 0, 1, False) for item in value)
 
 
+def _prior(spec: _Spec, key: str, data: dict, default: str) -> str:
+    """A prior in text form, checked by parsing it (metaall.models.priors)."""
+    if key not in data:
+        return default
+    text = spec.text(key, data[key])
+    try:
+        check_prior(key, text)
+    except ValueError as exc:
+        raise spec.error(key, str(exc)) from None
+    return text
+
+
 def _timepoints(spec: _Spec, value: object) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
@@ -319,6 +345,8 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
         risk_timepoint=spec.text("risk_timepoint", data["risk_timepoint"])
         if "risk_timepoint" in data
         else "",
+        tau_prior=_prior(spec, "tau_prior", data, default.tau_prior),
+        mu_prior=_prior(spec, "mu_prior", data, default.mu_prior),
         timepoint=_timepoints(spec, data["timepoint"]) if "timepoint" in data else (),
         overlap=spec.choice("overlap", data.get("overlap", default.overlap), tuple(OVERLAP_RULES)),
         caution=spec.text("caution", data["caution"]) if "caution" in data else "",

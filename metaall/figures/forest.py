@@ -20,6 +20,7 @@ from dataclasses import replace
 from matplotlib.figure import Figure
 
 from metaall import distributions as dist
+from metaall import methods
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
 from metaall.data.model import StudyRiskOfBias
 from metaall.figures.panel import (
@@ -156,7 +157,8 @@ class _Builder:
         """The pooled row and the lines under it."""
         style, spec, d = self.style, self.result.spec, self.result.display
         fit = group.fit
-        cells = {"study": style.pooled_label(total, spec.level)}
+        entry = methods.method(spec.method)
+        cells = {"study": style.pooled_label(total, spec.level, entry.interval)}
         events = totals = ()
         if self.counts:
             events = tuple(sum(getattr(r.effect, f"events_{a}") for r in group.rows) for a in ARMS)
@@ -188,11 +190,13 @@ class _Builder:
             lo, hi = (d(x) for x in group.prediction)
             mark = Mark("interval", d(fit.estimate), lo, hi)
             label = "Prediction interval"
-            if spec.prediction_interval == "higgins":
+            if entry.family == methods.BAYES:
+                label = "Predictive interval"
+            elif spec.prediction_interval == "higgins":
                 label += " (t, k−2 df)"
             rows.append(Row({"study": label, "effect": style.bounds(lo, hi)}, mark=mark))
         rows.append(Row(line=style.heterogeneity_line(fit, group.heterogeneity)))
-        rows.append(Row(line=style.overall_line(fit)))
+        rows.append(Row(line=style.overall_line(fit, spec.measure, self.result.ratio)))
         return rows
 
     def heading(self, tag: str, first: bool) -> Row:
@@ -225,9 +229,12 @@ class _Builder:
         notes = [f"{mark} {note}" for note, mark in self.marks.items()]
         fit = self.result.overall.fit
         if fit is not None:
-            ci = "Hartung-Knapp (t)" if spec.test == "knha" else "Wald (z)"
             model = fit.model.replace("tau²", style.tau)
-            notes.append(f"Model: {model}; {spec.level:.0%} CI: {ci}.")
+            if methods.method(spec.method).family == methods.BAYES:
+                notes.append(f"Model: {model}; {fit.prior}; {spec.level:.0%} CrI: central.")
+            else:
+                ci = methods.ci_method(spec.test).description
+                notes.append(f"Model: {model}; {spec.level:.0%} CI: {ci}.")
         reasons: dict[str, list[str]] = {}
         for x in self.result.excluded:
             reasons.setdefault(x.reason, []).append(x.study.label)

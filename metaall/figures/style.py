@@ -113,19 +113,20 @@ class Style:
         """RevMan's method line, e.g. ``IV, Random, 95% CI``."""
         entry = methods.method(method)
         model = "Random" if entry.random_effects else "Fixed"
-        abbreviation = entry.abbreviation
+        abbreviation, ci = entry.abbreviation, entry.interval
         if self.title_case:
-            return f"{abbreviation}, {model}, {level:.0%} CI"
-        return f"{abbreviation}, {model.lower()} ({level:.0%} CI)"
+            return f"{abbreviation}, {model}, {level:.0%} {ci}"
+        return f"{abbreviation}, {model.lower()} ({level:.0%} {ci})"
 
     def effect_header(self, measure: str, method: str, level: float) -> str:
         name = self.measure_name(measure)
         if self.method_in_header:
             return f"{name}\n{self.method(method, level)}"
-        return f"{name}\n({level:.0%} CI)"
+        return f"{name}\n({level:.0%} {methods.method(method).interval})"
 
-    def pooled_label(self, total: bool, level: float) -> str:
-        return (self.total if total else self.subtotal).format(level=f"{level:.0%}")
+    def pooled_label(self, total: bool, level: float, interval: str = "CI") -> str:
+        """ "Subtotal (95% CI)", "Total (95% CrI)" or the style's own words."""
+        return (self.total if total else self.subtotal).format(level=f"{level:.0%} {interval}")
 
     # -- statistics lines --------------------------------------------------------
     def heterogeneity_line(self, fit, ci=None) -> str:
@@ -143,8 +144,13 @@ class Style:
         parts = [tau, self.with_p(q, fit.Q_pval), i2]
         return f"{self.heterogeneity}: " + self.sep.join(p for p in parts if p)
 
-    def overall_line(self, fit) -> str:
-        """Test for the overall (pooled) effect: z, or t(df) under Hartung-Knapp."""
+    def overall_line(self, fit, measure: str = "", ratio: bool = True) -> str:
+        """Test for the overall (pooled) effect: z, or t(df) under Hartung-Knapp; for
+        the Bayesian model the posterior probability of an effect below no effect."""
+        if methods.method(fit.method).family == methods.BAYES:
+            below = fit.prob_mu_below(0.0)
+            name = f"P({measure} < {1 if ratio else 0})"
+            return f"Posterior probability: {self.stat(name, f'{below:.4f}')}"
         name = f"t({int(fit.k) - 1})" if fit.test == "knha" and fit.k > 1 else self.z
         return "Test for overall effect: " + self.with_p(self.stat(name, num(fit.zval)), fit.pval)
 
@@ -175,8 +181,8 @@ REVMAN = Style(
     chi2="Chi²",
     heterogeneity="Heterogeneity",
     favours="Favours",
-    subtotal="Subtotal ({level} CI)",
-    total="Total ({level} CI)",
+    subtotal="Subtotal ({level})",
+    total="Total ({level})",
     title_case=True,
     method_in_header=True,
     z="Z",

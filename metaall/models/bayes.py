@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metaall import distributions as dist
 from metaall.models.bayes_posterior import Posterior
 from metaall.models.fit import check_level, make_batch
+from metaall.models.heterogeneity import from_q, from_tau2, typical_variance
 from metaall.models.priors import TauPrior, make_tau_prior
 from metaall.models.result import PooledResult, squeeze
 
@@ -80,10 +80,6 @@ class BayesResult(PooledResult):
     prior: str = ""
     notes: tuple[str, ...] = ()
     posteriors: tuple[Posterior, ...] = field(default=(), compare=False, repr=False)
-
-    @property
-    def model(self) -> str:
-        return f"Bayesian random effects ({self.prior})"
 
     def _refit(self, keep: np.ndarray) -> BayesResult:
         return fit_bayes(
@@ -131,6 +127,24 @@ class BayesResult(PooledResult):
         """Posterior predictive density of a new study's effect at x."""
         return self._each(lambda post, x: post.predictive.pdf(x), x)
 
+    def heterogeneity_interval(self):
+        """The central posterior (credible) intervals of tau², and of I² and H² through
+        the typical within-study variance, for a single fit of k ≥ 2 (else None)."""
+        if self.batched or self.k < 2:
+            return None
+        from metaall.models.qprofile import HeterogeneityCI
+
+        q = (1 - self.level) / 2
+        lower, upper = (self.tau_quantile(p) ** 2 for p in (q, 1 - q))
+        vt = typical_variance(self.vi)
+        return HeterogeneityCI.from_tau2(lower, upper, vt, self.level, "posterior")
+
+    def prediction(self, kind: str | None = None) -> tuple[float, float] | None:
+        """The central posterior predictive interval for a new study's effect, whatever
+        ``kind`` asks (the Bayesian model has its own predictive distribution)."""
+        self._require_single("a prediction interval")
+        return float(self.pi_lb), float(self.pi_ub)
+
     def density_tau(self, t):
         """Marginal posterior density of τ at t ≥ 0 (array-like)."""
         return self._each(lambda post, t: post.density_tau(t), t)
@@ -163,14 +177,14 @@ def _heterogeneity(y: np.ndarray, v: np.ndarray, tau2: float) -> dict:
     w = 1 / v
     ybar = np.sum(w * y) / np.sum(w)
     Q = float(np.sum(w * (y - ybar) ** 2)) if k > 1 else 0.0
-    vt = (k - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2)) if k > 1 else float(v[0])
+    I2, H2 = from_tau2(tau2, typical_variance(v))
     wr = 1 / (v + tau2)
     return dict(
-        I2=100 * tau2 / (vt + tau2),
-        H2=(vt + tau2) / vt,
+        I2=float(I2),
+        H2=float(H2),
         Q=Q,
         Q_df=k - 1,
-        Q_pval=float(dist.chi2_sf(Q, k - 1)) if k > 1 else 1.0,
+        Q_pval=float(from_q(Q, k - 1)[2]),
         weights=100 * wr / wr.sum(),
     )
 

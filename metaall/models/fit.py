@@ -115,6 +115,12 @@ class FitResult(PooledResult):
 
         return qprofile(self, self.level if level is None else level)
 
+    def heterogeneity_interval(self):
+        """The Q-profile intervals of a single random-effects fit of k ≥ 2 (else None)."""
+        if self.batched or self.method == "FE" or self.k < 2:
+            return None
+        return self.confint()
+
     def influence(self):
         """Leave-one-out influence diagnostics, as metafor's ``influence``
         (see :func:`metaall.diagnostics.influence`)."""

@@ -1,4 +1,5 @@
-"""Heterogeneity statistics from Cochran's Q, shared by every model that reports them.
+"""Heterogeneity statistics shared by every model that reports them: from Cochran's Q,
+and from a between-study variance tau².
 
 For Q on df degrees of freedom (Higgins & Thompson 2002, Stat Med 21:1539; Cochrane
 Handbook v6.4 §10.10.2): I² = max(0, 100·(Q - df)/Q) percent, H² = Q/df, and the test
@@ -26,3 +27,20 @@ def from_q(Q, df) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         np.where(informative, H2, 1.0),
         np.where(informative, pval, 1.0),
     )
+
+
+def typical_variance(vi) -> float:
+    """The typical within-study variance ṽ = (k-1)·Σwᵢ / ((Σwᵢ)² - Σwᵢ²), wᵢ = 1/vᵢ
+    (Higgins & Thompson 2002, Stat Med 21:1539, eq. 9; metafor's I²); v₁ for one study."""
+    w = 1 / np.asarray(vi, dtype=float)
+    k = w.size
+    if k == 1:
+        return float(1 / w[0])
+    return float((k - 1) * w.sum() / (w.sum() ** 2 - np.sum(w**2)))
+
+
+def from_tau2(tau2, vt) -> tuple[np.ndarray, np.ndarray]:
+    """(I² in percent, H²) from tau² and the typical variance ṽ: I² = 100·τ²/(ṽ + τ²),
+    H² = (ṽ + τ²)/ṽ (metafor's definitions for random-effects models)."""
+    tau2 = np.asarray(tau2, dtype=float)
+    return 100 * tau2 / (vt + tau2), (vt + tau2) / vt

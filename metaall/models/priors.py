@@ -405,3 +405,60 @@ def make_tau_prior(tau_prior: str | TauPrior, tau_scale: float = 0.5, **options)
             f"the {tau_prior} prior does not take {', '.join(unknown)} (its options: {allowed})"
         )
     return factory(tau_scale, **options)
+
+
+# the positional parameters of each prior in the text form "name:p1:p2" (specs, CLI)
+_TEXT_PARAMETERS = {
+    "halfnormal": ("tau_scale",),
+    "halfcauchy": ("tau_scale",),
+    "halft": ("tau_scale", "df"),
+    "uniform": ("upper",),
+    "lognormal": ("meanlog", "sdlog"),
+    "jeffreys": (),
+    "turner": ("outcome", "comparison"),
+}
+
+
+def parse_tau_prior(text: str) -> TauPrior:
+    """A τ prior from its text form ``name[:p1[:p2]]``, as specs and the command line
+    write it: ``halfnormal:0.5``, ``halfcauchy:1``, ``halft:0.5:3`` (scale, df),
+    ``uniform:2`` (upper limit; ``uniform`` alone is improper), ``lognormal:-2.56:1.74``
+    (for τ²), ``jeffreys``, ``turner:all-cause-mortality:pharma-vs-placebo``.
+    ValueError naming the form when it does not parse."""
+    name, *values = str(text).strip().split(":")
+    name = name.strip().lower()
+    if name not in _TEXT_PARAMETERS:
+        raise ValueError(f"unknown tau prior {name!r}; use one of {', '.join(_TEXT_PARAMETERS)}")
+    names = _TEXT_PARAMETERS[name]
+    if len(values) > len(names):
+        form = ":".join([name, *names])
+        raise ValueError(f"the {name} prior takes at most {len(names)} values ({form})")
+    options: dict = {}
+    for key, value in zip(names, values, strict=False):
+        if key in ("outcome", "comparison"):
+            options[key] = value.strip()
+            continue
+        try:
+            options[key] = float(value)
+        except ValueError:
+            raise ValueError(f"{key} of the {name} prior must be a number, got {value!r}") from None
+    scale = options.pop("tau_scale", 0.5)
+    return make_tau_prior(name, scale, **options)
+
+
+def parse_mu_prior(text: str) -> tuple[float, float | None]:
+    """The prior for μ from its text form: ``flat`` → (0, None), or ``normal:MEAN:SD``
+    → (MEAN, SD) with SD > 0."""
+    name, *values = str(text).strip().split(":")
+    name = name.strip().lower()
+    if name == "flat" and not values:
+        return 0.0, None
+    if name == "normal" and len(values) == 2:
+        try:
+            mean, sd = (float(v) for v in values)
+        except ValueError:
+            raise ValueError(f"normal:MEAN:SD needs numbers, got {text!r}") from None
+        if math.isfinite(mean) and math.isfinite(sd) and sd > 0:
+            return mean, sd
+        raise ValueError(f"normal:MEAN:SD needs a finite mean and a positive SD, got {text!r}")
+    raise ValueError(f"unknown mu prior {text!r}; use flat or normal:MEAN:SD (e.g. normal:0:4)")

@@ -18,17 +18,31 @@ import numpy as np
 from metaall import distributions as dist
 from metaall.models.brent import R_UNIROOT_TOL
 from metaall.models.fit import FitResult, check_level, make_batch
+from metaall.models.heterogeneity import from_tau2
 from metaall.models.tau2 import q_root
 
 
 @dataclass(frozen=True)
 class HeterogeneityCI:
-    """(lower, upper) limits for tau², I² (percent) and H², at ``level``."""
+    """(lower, upper) limits for tau², I² (percent) and H², at ``level``; ``kind`` says
+    whether they are a confidence (Q-profile) or a credible (posterior) interval."""
 
     tau2: tuple
     I2: tuple
     H2: tuple
     level: float
+    kind: str = "Q-profile"
+
+    @classmethod
+    def from_tau2(cls, lower, upper, vt, level: float, kind: str = "Q-profile"):
+        """Limits for I² and H² from the tau² limits and the typical variance ṽ."""
+
+        def plain(value):
+            return float(value) if np.ndim(value) == 0 else value
+
+        (i2_lo, h2_lo), (i2_hi, h2_hi) = from_tau2(lower, vt), from_tau2(upper, vt)
+        pairs = [(plain(a), plain(b)) for a, b in ((lower, upper), (i2_lo, i2_hi), (h2_lo, h2_hi))]
+        return cls(*pairs, level, kind)
 
 
 def qprofile(result: FitResult, level: float = 0.95) -> HeterogeneityCI:
@@ -48,13 +62,6 @@ def qprofile(result: FitResult, level: float = 0.95) -> HeterogeneityCI:
     lower = q_root(batch, dist.chi2_quantile(1 - alpha / 2, df), tol, upper_search)
     upper = q_root(batch, dist.chi2_quantile(alpha / 2, df), tol, upper_search)
     vt = df / batch.wls(0.0).tr_p
-
-    def pair(lo: np.ndarray, hi: np.ndarray) -> tuple:
-        return (float(lo[0]), float(hi[0])) if single else (lo, hi)
-
-    return HeterogeneityCI(
-        tau2=pair(lower, upper),
-        I2=pair(100 * lower / (vt + lower), 100 * upper / (vt + upper)),
-        H2=pair(lower / vt + 1, upper / vt + 1),
-        level=level,
-    )
+    if single:
+        return HeterogeneityCI.from_tau2(float(lower[0]), float(upper[0]), float(vt[0]), level)
+    return HeterogeneityCI.from_tau2(lower, upper, vt, level)

@@ -81,6 +81,11 @@ class PooledResult:
         """Plain-words name of the model that produced the pooled estimate."""
         return methods.method(self.method).model
 
+    def heterogeneity_interval(self):
+        """Intervals for tau², I² and H² of a single fit (a HeterogeneityCI), where the
+        model gives them; None here."""
+        return None
+
     def prediction(self, kind: str = methods.DEFAULT_PREDICTION) -> tuple[float, float] | None:
         """The prediction interval for a new study's true effect (one meta-analysis), by
         ``kind`` (see :data:`metaall.methods.PREDICTION_INTERVALS`): ``metafor``'s

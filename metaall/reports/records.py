@@ -104,12 +104,13 @@ def method_details(result: AnalysisResult) -> dict:
         "measure": f"{methods.measure(spec.measure).label} ({spec.measure})",
         "scale": "log" if result.ratio else "identity",
         "model": fit.model if fit is not None else None,
-        "tau2_estimator": method.label if method.random_effects else None,
+        "tau2_estimator": method.label if method.tau2_estimator else None,
         "tau2_algorithm": str(getattr(fit, "algorithm", "")) or None,
-        "ci_method": methods.ci_method(spec.test).description,
+        "ci_method": _interval_method(spec, method),
         "level": spec.level,
         "prediction_interval": _prediction_method(spec.prediction_interval, method),
         "I2": "from tau² (metafor)" if fit is not None and fit.i2_source == "tau2" else "from Q",
+        "priors": getattr(fit, "prior", "") or None,
         "metaall_version": __version__,
     }
     if spec.counts:
@@ -123,7 +124,15 @@ def method_details(result: AnalysisResult) -> dict:
     return details
 
 
+def _interval_method(spec, method: methods.Method) -> str:
+    if method.family == methods.BAYES:
+        return "central posterior credible interval"
+    return methods.ci_method(spec.test).description
+
+
 def _prediction_method(kind: str | None, method: methods.Method) -> str:
+    if method.family == methods.BAYES:
+        return "central posterior predictive interval"
     if not method.random_effects:
         return "none (common-effect model)"
     if kind is None:

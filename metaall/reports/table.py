@@ -71,6 +71,8 @@ def heterogeneity_text(group: GroupResult) -> str:
     parts = []
     if methods.method(fit.method).random_effects:
         tau = f"tau² = {fit.tau2:.4f}"
+        if ci is not None and ci.kind == "posterior":
+            tau += " (posterior median)"
         parts.append(tau + (f" {_bounds(ci.tau2, 4)}" if ci else ""))
     i2 = f"I² = {fit.I2:.1f}%"
     parts.append(i2 + (f" {_bounds(ci.I2, 1, '%')}" if ci else ""))
@@ -79,7 +81,16 @@ def heterogeneity_text(group: GroupResult) -> str:
     return "Heterogeneity: " + "; ".join(parts)
 
 
-def overall_text(fit) -> str:
+def overall_text(result: AnalysisResult, fit) -> str:
+    """The test for the overall effect; for a Bayesian model, the posterior
+    probability that the effect favours the experimental arm's side of no effect."""
+    if methods.method(fit.method).family == methods.BAYES:
+        null = "1" if result.ratio else "0"
+        below = fit.prob_mu_below(0.0)
+        return (
+            f"Posterior probabilities: P({result.spec.measure} < {null}) = {below:.4f}, "
+            f"P({result.spec.measure} > {null}) = {1 - below:.4f}"
+        )
     return f"Test for overall effect: {_test_name(fit)} = {fit.zval:.2f}, {fmt_p(fit.pval)}"
 
 
@@ -87,8 +98,12 @@ def prediction_text(result: AnalysisResult, group: GroupResult) -> str | None:
     if group.prediction is None:
         return None
     lo, hi = (result.display(x) for x in group.prediction)
-    kind = "t(k-2)" if result.spec.prediction_interval == "higgins" else ""
-    label = f"Prediction interval ({kind})" if kind else "Prediction interval"
+    if methods.method(group.fit.method).family == methods.BAYES:
+        label = "Posterior predictive interval"
+    elif result.spec.prediction_interval == "higgins":
+        label = "Prediction interval (t(k-2))"
+    else:
+        label = "Prediction interval"
     return f"{label}: [{fmt_num(lo)}, {fmt_num(hi)}]"
 
 
@@ -151,7 +166,11 @@ class _Builder:
         effect = effect_text(result, fit.estimate, fit.ci_lb, fit.ci_ub)
         weight = f"{group.total_weight:.1f}%"
         lines = [Line("pooled", (label, *self.totals(group), weight, effect))]
-        notes = [prediction_text(result, group), heterogeneity_text(group), overall_text(fit)]
+        notes = [
+            prediction_text(result, group),
+            heterogeneity_text(group),
+            overall_text(result, fit),
+        ]
         return lines + [Line("note", (n,)) for n in notes if n]
 
     def group(self, group: GroupResult, title: str) -> list[Line]:
@@ -195,7 +214,7 @@ def absolute_lines(result: AnalysisResult, group: GroupResult) -> list[str]:
 def result_table(result: AnalysisResult) -> ResultTable:
     """The table of ``result`` (see the module docstring)."""
     spec = result.spec
-    effect = f"{spec.measure} [{spec.level:.0%} CI]"
+    effect = f"{spec.measure} [{spec.level:.0%} {methods.method(spec.method).interval}]"
     if spec.counts:
         t, c = spec.arm_labels
         columns, units = (t, c), ("events/N", "events/N")
