@@ -27,7 +27,7 @@ from metaall.models.glmm_quadrature import Design, Integral, agq, exact, gauss_h
 
 DECREMENT_TOL = 1e-12
 MAX_ITER = 100
-BOUND = 1e3
+BOUND = 50.0  # |log odds|, |log odds ratio| or tau beyond this: no finite maximum
 
 
 @dataclass
@@ -166,6 +166,15 @@ def _newton_step(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
     return step, float(g @ step)
 
 
+def _check_bounded(x: np.ndarray, what: str) -> None:
+    if np.max(np.abs(x)) > BOUND:
+        raise ValueError(
+            f"{what}: the likelihood has no finite maximum (a parameter passed {BOUND:g} in "
+            "absolute value on the log-odds scale, or tau did): the tables are too sparse "
+            "for this model (e.g. every study has an arm with no events or only events)"
+        )
+
+
 def maximise(problem: Problem, x0: np.ndarray, what: str) -> Optimum:
     """Newton-Raphson with backtracking from ``x0``; ``what`` names the model in errors."""
     x = np.asarray(x0, dtype=float).copy()
@@ -180,14 +189,17 @@ def maximise(problem: Problem, x0: np.ndarray, what: str) -> Optimum:
             new = problem.integral(trial, update=True)
             if float(new.value.sum()) >= f - 1e-12 * (1 + abs(f)):
                 x, current = trial, new
+            _check_bounded(x, what)
             final = problem.hessian(x, current)
             return Optimum(x, float(current.value.sum()), final, current, it, dec)
+        noise = 1e-13 * (1 + abs(f))
         t = 1.0
         for _ in range(60):
             trial = x + t * step
-            new = problem.integral(trial)
-            f_new = float(new.value.sum())
-            if np.isfinite(f_new) and f_new >= f + 1e-4 * t * dec - 1e-13 * (1 + abs(f)):
+            f_new = float(problem.integral(trial).value.sum())
+            if np.isfinite(f_new) and (
+                f_new >= f + 1e-4 * t * dec or (dec < 1e-8 and f_new >= f - noise)
+            ):
                 break
             t /= 2
         else:
@@ -195,11 +207,7 @@ def maximise(problem: Problem, x0: np.ndarray, what: str) -> Optimum:
         x = trial
         current = problem.integral(x, update=True)
         f = float(current.value.sum())
-        if np.max(np.abs(x)) > BOUND:
-            raise ValueError(
-                f"{what}: the likelihood has no finite maximum (a parameter passed {BOUND:g} "
-                "in absolute value): the tables are too sparse for this model"
-            )
+        _check_bounded(x, what)
     raise ValueError(
         f"{what}: Newton-Raphson did not converge in {MAX_ITER} iterations "
         f"(last decrement {dec:.3g}, tolerance {DECREMENT_TOL:g})"

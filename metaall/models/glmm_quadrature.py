@@ -68,6 +68,9 @@ class Integral:
     hess: np.ndarray | None = None
 
 
+MODE_MAX_ITER = 200
+
+
 def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and log(w_k) + x_k²/2 of the K-point rule for the standard normal density
     (numpy's ``hermegauss``: Golub-Welsch for the probabilists' Hermite weight)."""
@@ -97,7 +100,7 @@ def conditional_modes(
         return _loglik(design, eta, 0)[0].sum(axis=1) - 0.5 * np.sum(z**2, axis=1)
 
     eye = np.eye(q)
-    for _ in range(200):
+    for _ in range(MODE_MAX_ITER):
         eta = eta0 + np.einsum("kjq,kq->kj", L, z)
         l0, l1, l2 = _loglik(design, eta, 2)
         current = l0.sum(axis=1) - 0.5 * np.sum(z**2, axis=1)
@@ -116,7 +119,8 @@ def conditional_modes(
             t = np.where(worse, t / 2, t)
         z = trial
     raise ValueError(
-        "the conditional modes of the random effects were not found in 200 Newton steps "
+        "the conditional modes of the random effects were not found in "
+        f"{MODE_MAX_ITER} Newton steps "
         f"(largest relative step {np.max(size):.3g})"
     )
 
