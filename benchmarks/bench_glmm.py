@@ -21,8 +21,9 @@ import json
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from bench_engine import best_of
 
 from metaall.models.glmm import fit_glmm
 
@@ -53,15 +54,6 @@ for (m in c("UM.FS", "UM.RS", "CM.EL", "CM.AL")) {{
 }}
 writeLines(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA), "{dir}/out.json")
 """
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def metafor_times(tables: dict) -> dict | None:

@@ -21,6 +21,7 @@ import pytest
 from metaall.effects import effect_sizes
 from metaall.models.glmm import GLMMResult, fit_glmm
 from metaall.models.glmm_families import Binomial
+from metaall.models.glmm_models import um_fs_design, um_rs_design
 from metaall.models.glmm_quadrature import Design, agq, exact, gauss_hermite, laplace
 from metaall.models.nchg import NoncentralHypergeometric
 from metaall.models.result import PooledResult
@@ -220,15 +221,8 @@ def test_cm_el_wald_where_metafor_hessian_fails():
 def _um_fs_design():
     case = SHARED[0]["input"]
     a, n1, c, n2 = (np.array(case[x], float)[:8] for x in ("ai", "n1i", "ci", "n2i"))
-    fam = Binomial.from_counts(np.c_[a, c], np.c_[n1, n2])
-    k = len(a)
-    X = np.zeros((k, 2, 2))
-    X[:, :, 0] = 1
-    X[:, 0, 1] = 1
-    C = np.zeros((k, 2, 1))
-    C[:, 0, 0], C[:, 1, 0] = 0.5, -0.5
-    beta = np.c_[np.linspace(-4, -2, k), np.full(k, -1.2)]
-    return Design(fam, X, C, np.zeros((k, 2))), beta
+    beta = np.c_[np.linspace(-4, -2, len(a)), np.full(len(a), -1.2)]
+    return um_fs_design(a, n1, c, n2), beta
 
 
 @pytest.mark.parametrize("method", ["agq7", "laplace", "exact"])
@@ -270,20 +264,13 @@ def test_agq7_is_lme4_criterion(name):
     metafor's ll (ll.QE - deviance/2)."""
     case = BY_NAME[name]
     e = case["expected"]
-    inp = case["input"]
-    a, n1, c, n2 = (np.array(inp[x], float) for x in ("ai", "n1i", "ci", "n2i"))
+    a, n1, c, n2 = (np.array(case["input"][x], float) for x in ("ai", "n1i", "ci", "n2i"))
     keep = ~((a == 0) & (c == 0))
-    a, n1, c, n2 = a[keep], n1[keep], c[keep], n2[keep]
-    k = len(a)
-    fam = Binomial.from_counts(np.c_[a, c], np.c_[n1, n2])
-    X = np.zeros((k, 2, 2))
-    X[:, :, 0] = 1
-    X[:, 0, 1] = 1
-    C = np.zeros((k, 2, 1))
-    C[:, 0, 0], C[:, 1, 0] = 0.5, -0.5
+    design = um_fs_design(a[keep], n1[keep], c[keep], n2[keep])
+    fam, k = design.family, int(keep.sum())
     theta, alpha = e["lme4_fixef"][0], np.array(e["lme4_fixef"][1:])
     out = agq(
-        Design(fam, X, C, np.zeros((k, 2))),
+        design,
         np.c_[alpha, np.full(k, theta)],
         e["lme4_theta"],
         gauss_hermite(7),
@@ -297,13 +284,7 @@ def test_laplace_is_lme4_criterion_with_tight_pirls():
     case = BY_NAME["bcg_UM.RS_tight"]
     e = case["expected"]
     a, n1, c, n2 = (np.array(case["input"][x], float) for x in ("ai", "n1i", "ci", "n2i"))
-    k = len(a)
-    X = np.zeros((k, 2, 2))
-    X[:, 0, 0] = 1
-    X[:, :, 1] = 1
-    C = np.ones((k, 2, 2))
-    C[:, 0, 1], C[:, 1, 1] = 0.5, -0.5
-    design = Design(Binomial.from_counts(np.c_[a, c], np.c_[n1, n2]), X, C, np.zeros((k, 2)))
+    design, k = um_rs_design(a, n1, c, n2), len(a)
     beta = np.tile(e["lme4_fixef"], (k, 1))
     out = laplace(design, beta, np.array(e["lme4_theta"]))
     assert abs(out.value.sum() - e["criterion"]) < 1e-8

@@ -37,7 +37,7 @@ starts with ``"not fitted: "`` followed by the reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -59,14 +59,26 @@ NOT_FITTED = "not fitted: "
 
 
 @dataclass(frozen=True)
+class GLMMSettings:
+    """The options of a :func:`fit_glmm` call, kept for refits."""
+
+    model: str = "UM.FS"
+    test: str = "z"
+    add: float = 0.5
+    to: str = "only0"
+    drop00: bool = True
+    nagq: int | str | None = None
+
+
+@dataclass(frozen=True)
 class GLMMResult(PooledResult):
     """Result of :func:`fit_glmm` (``method`` is the model name, e.g. ``"CM.EL"``).
 
     Extra fields: ``loglik`` (metafor's ``fit.stats["ll", "ML"]``), ``loglik_marginal``
     (the maximised approximate marginal log-likelihood), ``QE_lrt``/``QE_lrt_pval``,
     ``sigma2`` (variance of the random study intercepts, UM.RS only), ``converged``,
-    ``algorithm``, ``dropped`` (names of the studies left out of the model) and what a
-    refit needs (``tables``, ``settings``).
+    ``algorithm``, ``dropped`` (names of the studies left out of the model; per row in
+    a batch) and what a refit needs (``tables``, ``settings``).
     """
 
     loglik: np.ndarray | float = 0.0
@@ -78,24 +90,28 @@ class GLMMResult(PooledResult):
     algorithm: np.ndarray | str = ""
     dropped: tuple = ()
     tables: tuple = ()
-    settings: tuple = ()
+    settings: GLMMSettings = GLMMSettings()
 
     @property
     def model(self) -> str:
         """Plain-words name of the model."""
         return f"binomial-normal GLMM: {DESCRIPTIONS[self.method]} ({self.method})"
 
+    def _labels(self) -> tuple[str, ...]:
+        k = np.shape(self.tables[0])[-1]
+        return self.studies or tuple(f"study {j + 1}" for j in range(k))
+
     @property
     def used(self) -> np.ndarray:
         """Boolean mask of the studies in the model (the complement of ``dropped``)."""
-        names = self.studies or tuple(f"study {j + 1}" for j in range(len(self.tables[0])))
-        return np.array([name not in self.dropped for name in names])
+        self._require_single("the mask of studies used")
+        return np.array([name not in self.dropped for name in self._labels()])
 
     def study_table(self) -> list[dict]:
         """One record per study: its counts, display effect, weight and whether used."""
-        names = self.studies or tuple(f"study {j + 1}" for j in range(len(self.tables[0])))
+        self._require_single("the table of studies")
         rows = []
-        for j, name in enumerate(names):
+        for j, (name, used) in enumerate(zip(self._labels(), self.used, strict=True)):
             ai, n1i, ci, n2i = (float(t[j]) for t in self.tables)
             rows.append(
                 dict(
@@ -107,7 +123,7 @@ class GLMMResult(PooledResult):
                     yi=float(self.yi[j]),
                     vi=float(self.vi[j]),
                     weight=float(self.weights[j]),
-                    used=bool(self.used[j]),
+                    used=bool(used),
                 )
             )
         return rows
@@ -115,8 +131,7 @@ class GLMMResult(PooledResult):
     def _refit(self, keep: np.ndarray) -> GLMMResult:
         """Refit on each row's subset of studies; rows that cannot be fitted hold NaN."""
         keep = np.atleast_2d(np.asarray(keep, dtype=bool))
-        names = self.studies or tuple(f"study {j + 1}" for j in range(keep.shape[1]))
-        model, test, add, to, drop00, nagq = self.settings
+        names, s = self._labels(), self.settings
         rows = []
         for row in keep:
             idx = np.flatnonzero(row)
@@ -124,14 +139,14 @@ class GLMMResult(PooledResult):
                 rows.append(
                     fit_glmm(
                         *(t[idx] for t in self.tables),
-                        model=model,
-                        test=test,
+                        model=s.model,
+                        test=s.test,
                         level=self.level,
                         studies=[names[j] for j in idx],
-                        add=add,
-                        to=to,
-                        drop00=drop00,
-                        nagq=nagq,
+                        add=s.add,
+                        to=s.to,
+                        drop00=s.drop00,
+                        nagq=s.nagq,
                     )
                 )
             except ValueError as err:
@@ -272,8 +287,6 @@ def fit_glmm(
         raise ValueError("fit_glmm needs complete tables (no missing counts)")
     tables = tuple(counts[key] for key in ("ai", "n1i", "ci", "n2i"))
     es = effect_sizes(*tables, "OR", add, to, drop00, studies)
-    names = tuple(studies) if studies is not None else None
-    labels = names or tuple(f"study {j + 1}" for j in range(len(tables[0])))
     use = ~es.dropped
     k = int(use.sum())
     if k == 0:
@@ -286,58 +299,50 @@ def fit_glmm(
     fit = FITTERS[model](t, nodes, k > 1)
     if k == 1:
         fit = _single_study(fit)
-    return _assemble(
-        fit,
-        es.yi,
-        es.vi,
-        k,
-        model,
-        test,
-        level,
-        names,
-        tables,
-        labels,
-        use,
-        (model, test, add, to, drop00, nagq),
-    )
+    settings = GLMMSettings(model, test, add, to, drop00, nagq)
+    names = tuple(studies) if studies is not None else None
+    return _assemble(fit, es, tables, settings, level, names)
 
 
 def _single_study(fit: ModelFit) -> ModelFit:
     note = "one study: tau² is not identifiable and is fixed at 0 (metafor stops with an error)"
-    return ModelFit(
-        **{**fit.__dict__, "QE_wald": 0.0, "QE_lrt": 0.0, "algorithm": f"{fit.algorithm}; {note}"}
-    )
+    return replace(fit, QE_wald=0.0, QE_lrt=0.0, algorithm=f"{fit.algorithm}; {note}")
 
 
-def _assemble(fit: ModelFit, yi, vi, k, model, test, level, names, tables, labels, use, settings):
-    """The result record from a model fit and the display effects."""
-    tau2 = fit.tau2
-    t_based = test in ("knha", "t") and k > 1
-    df = k - 1
-    alpha = 1 - level
-    crit = dist.t_quantile(1 - alpha / 2, df) if t_based else dist.norm_quantile(1 - alpha / 2)
-    crit = float(crit)
-    se = float(np.sqrt(fit.var))
-    zval = fit.estimate / se
-    pval = float(dist.t_two_sided_p(zval, df) if t_based else dist.norm_two_sided_p(zval))
-    finite = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
-    w = 1 / vi[finite]
+def _i2_h2(tau2: float, vi: np.ndarray) -> tuple[float, float]:
+    """metafor's I² and H² for rma.glmm: from τ̂² and the typical within-study variance
+    of the finite display effects (the harmonic mean of one study's vᵢ when k' = 1)."""
     if tau2 == 0:
-        I2, H2 = 0.0, 1.0
-    elif w.size == 0:
+        return 0.0, 1.0
+    w = 1 / vi[np.isfinite(vi) & (vi > 0)]
+    if w.size == 0:
         raise ValueError(
             "I² needs the per-study log odds ratios, and none is finite (every table has "
             "a zero cell and no continuity correction): use add > 0"
         )
-    else:
-        vt = (w.size - 1) / (w.sum() - np.sum(w**2) / w.sum()) if w.size > 1 else 1 / w.mean()
-        I2, H2 = float(100 * tau2 / (vt + tau2)), float(tau2 / vt + 1)
-    weights = np.full(len(yi), np.nan)
-    raw = 1 / (vi[finite] + tau2)
+    vt = (w.size - 1) / (w.sum() - np.sum(w**2) / w.sum()) if w.size > 1 else 1 / w.mean()
+    return float(100 * tau2 / (vt + tau2)), float(tau2 / vt + 1)
+
+
+def _assemble(fit: ModelFit, es, tables, settings: GLMMSettings, level, names) -> GLMMResult:
+    """The result record from a model fit and the display effects ``es``."""
+    use = ~es.dropped
+    k, tau2, df = int(use.sum()), fit.tau2, int(use.sum()) - 1
+    t_based = settings.test in ("knha", "t") and k > 1
+    half_alpha = (1 - level) / 2
+    crit = float(
+        dist.t_quantile(1 - half_alpha, df) if t_based else dist.norm_quantile(1 - half_alpha)
+    )
+    se = float(np.sqrt(fit.var))
+    zval = fit.estimate / se
+    pval = float(dist.t_two_sided_p(zval, df) if t_based else dist.norm_two_sided_p(zval))
+    I2, H2 = _i2_h2(tau2, es.vi)
+    finite = es.estimable
+    weights = np.full(len(es.yi), np.nan)
+    raw = 1 / (es.vi[finite] + tau2)
     weights[finite] = 100 * raw / raw.sum()
     half = crit * np.sqrt(se**2 + tau2)
-    Q_pval = float(dist.chi2_sf(fit.QE_wald, df)) if df > 0 else 1.0
-    lrt_pval = float(dist.chi2_sf(fit.QE_lrt, df)) if df > 0 else 1.0
+    labels = names or tuple(f"study {j + 1}" for j in range(len(use)))
     return GLMMResult(
         estimate=fit.estimate,
         se=se,
@@ -350,22 +355,22 @@ def _assemble(fit: ModelFit, yi, vi, k, model, test, level, names, tables, label
         H2=H2,
         Q=fit.QE_wald,
         Q_df=df,
-        Q_pval=Q_pval,
+        Q_pval=float(dist.chi2_sf(fit.QE_wald, df)) if df > 0 else 1.0,
         pi_lb=fit.estimate - half,
         pi_ub=fit.estimate + half,
         weights=weights,
-        yi=yi,
-        vi=vi,
+        yi=es.yi,
+        vi=es.vi,
         k=k,
-        method=model,
-        test="knha" if test in ("knha", "t") else "z",
+        method=settings.model,
+        test="knha" if settings.test in ("knha", "t") else "z",
         level=level,
         i2_source="tau2",
         studies=names,
         loglik=fit.loglik,
         loglik_marginal=fit.loglik_marginal,
         QE_lrt=fit.QE_lrt,
-        QE_lrt_pval=lrt_pval,
+        QE_lrt_pval=float(dist.chi2_sf(fit.QE_lrt, df)) if df > 0 else 1.0,
         sigma2=fit.sigma2,
         converged=True,
         algorithm=fit.algorithm,

@@ -38,7 +38,7 @@ maximised criterion itself is ``loglik_marginal``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -142,19 +142,25 @@ def _algorithm(model: str, nodes: int | str, opt: Optimum) -> str:
 
 
 # -- unconditional model, fixed study intercepts --------------------------------------
+def um_fs_design(a, n1, c, n2) -> Design:
+    """Arms (treatment, control) of each study; fixed effects (αᵢ, θ), random uᵢ/2, -uᵢ/2."""
+    k = len(a)
+    X = np.zeros((k, 2, 2))
+    X[:, :, 0] = 1
+    X[:, 0, 1] = 1
+    C = np.zeros((k, 2, 1))
+    C[:, 0, 0], C[:, 1, 0] = 0.5, -0.5
+    return Design(Binomial.from_counts(np.c_[a, c], np.c_[n1, n2]), X, C, np.zeros((k, 2)))
+
+
 def fit_um_fs(t: Tables, nodes: int, random: bool) -> ModelFit:
     """UM.FS (see module docstring); tables with no events or only events in both arms
     are uninformative (their intercept goes to ∓∞) and contribute log 1 = 0."""
     use = ~(((t.a == 0) & (t.c == 0)) | ((t.a == t.n1) & (t.c == t.n2)))
     a, n1, c, n2 = t.a[use], t.n1[use], t.c[use], t.n2[use]
     k = len(a)
-    fam = Binomial.from_counts(np.c_[a, c], np.c_[n1, n2])
-    X = np.zeros((k, 2, 2))
-    X[:, :, 0] = 1
-    X[:, 0, 1] = 1
-    C = np.zeros((k, 2, 1))
-    C[:, 0, 0], C[:, 1, 0] = 0.5, -0.5
-    design = Design(fam, X, C, np.zeros((k, 2)))
+    design = um_fs_design(a, n1, c, n2)
+    fam = design.family
     active = np.ones((k, 1), dtype=bool)
     fe = _newton(Problem(design, 1, active, np.zeros(1), nodes), np.r_[_logit(c, n2), 0.0], "UM.FS")
     if random:
@@ -185,23 +191,27 @@ def _square(sd: float) -> float:
 
 
 # -- unconditional model, random study intercepts --------------------------------------
+def um_rs_design(a, n1, c, n2) -> Design:
+    """Arms of each study; fixed effects (θ, μ), random intercept vᵢ and uᵢ/2, -uᵢ/2."""
+    k = len(a)
+    X = np.zeros((k, 2, 2))
+    X[:, 0, 0] = 1  # θ on the treatment arm
+    X[:, :, 1] = 1  # μ
+    C = np.ones((k, 2, 2))
+    C[:, 0, 1], C[:, 1, 1] = 0.5, -0.5
+    return Design(Binomial.from_counts(np.c_[a, c], np.c_[n1, n2]), X, C, np.zeros((k, 2)))
+
+
 def fit_um_rs(t: Tables, nodes: int, random: bool) -> ModelFit:
     """UM.RS (see module docstring); the common-effect and saturated fits keep the
     random intercepts, as metafor's (Laplace, like the model itself)."""
     k = t.k
-    fam = Binomial.from_counts(np.c_[t.a, t.c], np.c_[t.n1, t.n2])
-    X = np.zeros((k, 2, 2))
-    X[:, 0, 0] = 1  # θ on the treatment arm
-    X[:, :, 1] = 1  # μ
-    intercept = np.ones((k, 2, 1))
+    design = um_rs_design(t.a, t.n1, t.c, t.n2)
     none = np.zeros((k, 0), dtype=bool)
     mu0 = float(np.mean(_logit(t.c, t.n2)))
-    fe_design = Design(fam, X, intercept, np.zeros((k, 2)))
+    fe_design = replace(design, C=design.C[..., :1])
     fe = _newton(Problem(fe_design, 0, none, None, "laplace"), [0.0, mu0, TAU_START], "UM.RS")
     if random:
-        C = np.concatenate([intercept, np.zeros((k, 2, 1))], axis=2)
-        C[:, 0, 1], C[:, 1, 1] = 0.5, -0.5
-        design = Design(fam, X, C, np.zeros((k, 2)))
         opt = _newton(Problem(design, 0, none, None, "laplace"), np.r_[fe.x, TAU_START], "UM.RS")
         cov = _covariance(opt, [2, 3], "UM.RS")
         sigma, tau = abs(opt.x[2]), abs(opt.x[3])
@@ -246,19 +256,24 @@ def _um_rs_saturated(t: Tables, fe: Optimum) -> tuple[float, float]:
 
 
 # -- conditional models ---------------------------------------------------------------
+def _conditional_fits(design: Design, nodes, random: bool, what: str):
+    """Common-effect fit (τ = 0) and, if ``random``, the random-effects fit of θ + uᵢ;
+    the covariance of the latter's parameters."""
+    none = np.zeros((design.X.shape[0], 0), dtype=bool)
+    fe = _newton(Problem(design, 0, none, np.zeros(1), nodes), [0.0], what)
+    if not random:
+        return fe, fe, _covariance(fe, [], what)
+    opt = _newton(Problem(design, 0, none, None, nodes), [fe.x[0], TAU_START], what)
+    return fe, opt, _covariance(opt, [1], what)
+
+
 def fit_cm_al(t: Tables, nodes: int, random: bool) -> ModelFit:
     """CM.AL (see module docstring)."""
     k = t.k
     m = t.a + t.c
     fam = Binomial.from_counts(t.a[:, None], m[:, None])
     design = Design(fam, np.ones((k, 1, 1)), np.ones((k, 1, 1)), np.log(t.n1 / t.n2)[:, None])
-    none = np.zeros((k, 0), dtype=bool)
-    fe = _newton(Problem(design, 0, none, np.zeros(1), nodes), [0.0], "CM.AL")
-    if random:
-        opt = _newton(Problem(design, 0, none, None, nodes), [fe.x[0], TAU_START], "CM.AL")
-    else:
-        opt = fe
-    cov = _covariance(opt, [1] if random else [], "CM.AL")
+    fe, opt, cov = _conditional_fits(design, nodes, random, "CM.AL")
     finite = (t.a > 0) & (t.c > 0)
     af, cf = t.a[finite], t.c[finite]
     est = np.log(af / cf) - np.log(t.n1[finite] / t.n2[finite])
@@ -281,13 +296,7 @@ def fit_cm_el(t: Tables, nodes: int, random: bool) -> ModelFit:
     k = t.k
     fam = NoncentralHypergeometric.from_tables(t.a, t.n1, t.c, t.n2)
     design = Design(fam, np.ones((k, 1, 1)), np.ones((k, 1, 1)), np.zeros((k, 1)))
-    none = np.zeros((k, 0), dtype=bool)
-    fe = _newton(Problem(design, 0, none, np.zeros(1), nodes), [0.0], "CM.EL")
-    if random:
-        opt = _newton(Problem(design, 0, none, None, nodes), [fe.x[0], TAU_START], "CM.EL")
-    else:
-        opt = fe
-    cov = _covariance(opt, [1] if random else [], "CM.EL")
+    fe, opt, cov = _conditional_fits(design, nodes, random, "CM.EL")
 
     inner = ~(fam.at_lower | fam.at_upper | fam.degenerate)
     b, d = t.n1 - t.a, t.n2 - t.c
