@@ -297,6 +297,9 @@ def test_covariance_refuses_a_saddle():
     opt = Optimum(np.zeros(2), 0.0, np.array([[-1.0, 0.0], [0.0, 1.0]]), None, 1, 0.0)
     with pytest.raises(ValueError, match="no strict maximum"):
         _covariance(opt, [], "CM.AL")
+    flat = Optimum(np.zeros(2), 0.0, np.diag([-1.0, -1e-13]), None, 1, 0.0)
+    with pytest.raises(ValueError, match="no strict maximum"):
+        _covariance(flat, [], "CM.AL")
 
 
 @pytest.mark.parametrize("tau", [0.5, 3.0, 10.0])
@@ -443,6 +446,8 @@ TABLE = dict(ai=[2, 3, 1], n1i=[20, 25, 30], ci=[5, 4, 6], n2i=[21, 24, 28])
         (dict(ci=[0, 0, 0]), "log odds ratio is +∞"),
         (dict(ai=[20, 25, 30], model="UM.RS"), "log odds ratio is +∞"),
         (dict(ai=[0, 0, 0], model="CM.AL"), "log odds ratio is -∞"),
+        (dict(ci=[0, 0, 0], model="UM.RS"), "every control arm has no events"),
+        (dict(ci=[21, 24, 28], model="UM.RS"), "every control arm has only events"),
         (dict(ai=[0, 0, 0], ci=[0, 0, 0], drop00=False), "no events in any study"),
         (dict(ai=[20, 25, 30], ci=[21, 24, 28], drop00=False), "only events in every study"),
     ],

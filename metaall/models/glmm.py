@@ -253,6 +253,13 @@ def _check_estimable(model: str, t: Tables) -> None:
             raise ValueError(
                 f"{model}: the maximum-likelihood log odds ratio is {sign}∞: in every study {why}"
             )
+    if model == "UM.RS":
+        for side, sign, why in ((c == 0, "-", "no events"), (c == n2, "+", "only events")):
+            if np.all(side):
+                raise ValueError(
+                    f"UM.RS: the mean control-arm log odds is {sign}∞: every control arm has "
+                    f"{why} (use UM.FS or a conditional model)"
+                )
 
 
 def fit_glmm(

@@ -50,6 +50,7 @@ from metaall.models.nchg import NoncentralHypergeometric
 MODELS = ("UM.FS", "UM.RS", "CM.EL", "CM.AL")
 DEFAULT_NODES = {"UM.FS": 7, "UM.RS": 1, "CM.AL": 7, "CM.EL": "exact"}
 TAU_START = 0.5
+SINGULAR = 1e-10
 DESCRIPTIONS = {
     "UM.FS": "unconditional binomial-normal model, fixed study intercepts",
     "UM.RS": "unconditional binomial-normal model, random study intercepts",
@@ -97,13 +98,20 @@ def _newton(problem: Problem, x0, what: str) -> Optimum:
 
 def _covariance(opt: Optimum, lam_positions: list[int], what: str) -> np.ndarray:
     """Inverse of -H; random-effect SDs estimated at zero are left out first (their
-    cross-derivatives vanish there, since the likelihood is even in each SD)."""
+    cross-derivatives vanish there, since the likelihood is even in each SD). A
+    stationary point where -H has an eigenvalue below ``SINGULAR`` times its largest
+    is no maximum: Newton's method also stops in the flat tail of a likelihood that
+    increases towards infinity (its gradient vanishes exponentially there); legitimate
+    fits of sparse tables have ratios above 1e-3."""
     keep = [i for i in range(len(opt.x)) if i not in lam_positions or abs(opt.x[i]) > 1e-6]
     sub = -opt.hessian[np.ix_(keep, keep)]
-    if np.linalg.eigvalsh(sub).min() <= 0:
+    eig = np.linalg.eigvalsh(sub)
+    if eig.min() <= SINGULAR * eig.max():
         raise ValueError(
-            f"{what}: the likelihood has no strict maximum (its Hessian is singular or "
-            "indefinite at the stationary point found): a parameter is not identified"
+            f"{what}: the likelihood has no strict maximum (information eigenvalues "
+            f"{eig.min():.1e} to {eig.max():.1e}: flat or curving up in some direction), so "
+            "a parameter is not identified; typically the tables are separated (arms with "
+            "no events or only events)"
         )
     cov = np.full(opt.hessian.shape, np.nan)
     cov[np.ix_(keep, keep)] = np.linalg.inv(sub)
