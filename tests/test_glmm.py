@@ -441,6 +441,15 @@ TABLE = dict(ai=[2, 3, 1], n1i=[20, 25, 30], ci=[5, 4, 6], n2i=[21, 24, 28])
         ),
         (dict(ai=[2, -1, 1]), "event counts must not be negative"),
         (dict(ai=[2, float("nan"), 1]), "a count is missing"),
+        (
+            dict(
+                ai=[2, float("nan"), 1],
+                n1i=[20, float("nan"), 30],
+                ci=[5, float("nan"), 6],
+                n2i=[21, float("nan"), 28],
+            ),
+            "needs complete tables",
+        ),
         (dict(ai=[0, 0, 0], ci=[0, 0, 0]), "every study has no events"),
         (dict(ai=[0, 0, 0]), "log odds ratio is -∞"),
         (dict(ci=[0, 0, 0]), "log odds ratio is +∞"),
