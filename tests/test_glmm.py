@@ -440,7 +440,7 @@ TABLE = dict(ai=[2, 3, 1], n1i=[20, 25, 30], ci=[5, 4, 6], n2i=[21, 24, 28])
             "one meta-analysis (1-D counts)",
         ),
         (dict(ai=[2, -1, 1]), "event counts must not be negative"),
-        (dict(ai=[2, float("nan"), 1]), "a count is missing"),
+        (dict(ai=[2, float("nan"), 1]), "a value is missing"),
         (
             dict(
                 ai=[2, float("nan"), 1],

@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from metaall import distributions as dist
-from metaall.effects import _counts, effect_sizes
+from metaall.effects import effect_sizes, validate_counts
 from metaall.models.fit import check_level
 from metaall.models.glmm_models import (
     DEFAULT_NODES,
@@ -289,7 +289,7 @@ def fit_glmm(
     """
     nodes = _check_arguments(ai, measure, model, test, nagq)
     level = check_level(level)
-    counts = _counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)
+    counts = validate_counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)
     if np.isnan(counts["ai"]).any():
         raise ValueError("fit_glmm needs complete tables (no missing counts)")
     tables = tuple(counts[key] for key in ("ai", "n1i", "ci", "n2i"))
