@@ -181,6 +181,44 @@ METHODS: Mapping[str, Method] = _table(
     Method("ML", "maximum likelihood", RANDOM, "Viechtbauer 2005, Stat Med 24:3-24"),
     Method("EB", "empirical Bayes", RANDOM, "Morris 1983, JASA 78:47; Berkey et al. 1995"),
     Method("PM", "Paule-Mandel", RANDOM, "Paule & Mandel 1982, J Res Natl Bur Stand 87:377"),
+    *(
+        Method(
+            name,
+            f"binomial-normal GLMM, {label} ({name})",
+            EXACT,
+            reference,
+            measures=("OR",),
+            abbreviation=abbreviation,
+            tables=True,
+        )
+        for name, label, reference, abbreviation in (
+            (
+                "UM.FS",
+                "unconditional model with fixed study intercepts",
+                "Turner et al. 2000, Stat Med 19:3417; Jackson et al. 2018, Stat Med 37:1059",
+                "GLMM UM.FS",
+            ),
+            (
+                "UM.RS",
+                "unconditional model with random study intercepts",
+                "Jackson et al. 2018, Stat Med 37:1059",
+                "GLMM UM.RS",
+            ),
+            (
+                "CM.EL",
+                "conditional model, exact noncentral hypergeometric likelihood",
+                "Van Houwelingen et al. 1993, Stat Med 12:2273; Stijnen et al. 2010, "
+                "Stat Med 29:3046",
+                "Exact conditional",
+            ),
+            (
+                "CM.AL",
+                "conditional model, approximate binomial likelihood",
+                "Stijnen et al. 2010, Stat Med 29:3046",
+                "Approximate conditional",
+            ),
+        )
+    ),
     Method(
         "bayes",
         "Bayesian random effects, exact posterior",
@@ -336,7 +374,10 @@ def check_combination(measure_name: str, method_name: str, test_name: str) -> No
     m, meth, t = measure(measure_name), method(method_name), ci_method(test_name)
     if meth.measures is not None and m.name not in meth.measures:
         what = ", ".join(meth.measures)
-        raise Unfit("method", f"{meth.label} pools {what} only, not {m.label} ({m.name})")
+        hint = ""
+        if meth.family == EXACT:
+            hint = "; use --measure OR, or --method bayes to pool the log risk ratio"
+        raise Unfit("method", f"{meth.label} pools {what} only, not {m.label} ({m.name}){hint}")
     if t.name not in meth.ci_methods:
         if t.random_effects_only and not meth.random_effects:
             raise Unfit("test", f"{t.label} needs a random-effects method, not {meth.model}")

@@ -15,6 +15,7 @@ from metaall.cli import cli
 from metaall.cli.common import Named
 from metaall.data import load_extractions, load_spec
 from metaall.data.errors import DataError
+from metaall.models.glmm_models import FITTERS
 from metaall.models.tau2 import ESTIMATORS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,8 +82,9 @@ def test_api_fit_accepts_the_inverse_variance_methods_and_their_aliases():
         assert metaall.fit([0.1, 0.5, 0.3], [0.1, 0.2, 0.1], test=spelling).test == name
 
 
-def test_every_random_effects_method_has_a_tau2_estimator():
+def test_every_method_has_its_implementation():
     assert set(ESTIMATORS) == set(methods.names("method", methods.RANDOM))
+    assert set(FITTERS) == set(methods.names("method", methods.EXACT))
 
 
 def test_hk_is_knha_on_the_command_line():

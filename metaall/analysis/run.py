@@ -43,6 +43,7 @@ from metaall.data.specs import ORDERS, OVERLAP_RULES
 from metaall.effects import effect_sizes, hr_from_ci, hr_from_p
 from metaall.models import PooledResult, fit, fit_mh, fit_peto
 from metaall.models.bayes import fit_bayes
+from metaall.models.glmm import fit_glmm
 from metaall.models.priors import parse_mu_prior, parse_tau_prior
 from metaall.models.subgroups import common_tau2_test, q_between
 
@@ -354,15 +355,23 @@ def _pool(spec: AnalysisSpec, items: Sequence[Item], yi, vi) -> tuple[PooledResu
     if not ok.any():
         return None, []
     if method.tables:
-        counts = [[getattr(e, f) for e, _, _ in items] for f in COUNT_FIELDS]
-        z = spec.zero_cells
-        kwargs = dict(add=z.add, to=z.to, drop00=z.drop00, level=spec.level)
-        if method.name == "MH":
-            return fit_mh(*counts, measure=spec.measure, **kwargs), list(range(len(items)))
-        return fit_peto(*counts, **kwargs), list(range(len(items)))
+        return _fit_tables(spec, method, items), list(range(len(items)))
     used = np.flatnonzero(ok).tolist()
     names = [items[i][0].study for i in used]
     return _fit_effects(spec, method, yi[ok], vi[ok], names), used
+
+
+def _fit_tables(spec: AnalysisSpec, method: methods.Method, items: Sequence[Item]):
+    """The spec's model of the 2×2 tables themselves: MH, Peto or a binomial GLMM."""
+    counts = [[getattr(e, f) for e, _, _ in items] for f in COUNT_FIELDS]
+    z = spec.zero_cells
+    kwargs = dict(add=z.add, to=z.to, drop00=z.drop00, level=spec.level)
+    if method.family == methods.EXACT:
+        names = [e.study for e, _, _ in items]
+        return fit_glmm(*counts, spec.measure, method.name, spec.test, studies=names, **kwargs)
+    if method.name == "MH":
+        return fit_mh(*counts, measure=spec.measure, **kwargs)
+    return fit_peto(*counts, **kwargs)
 
 
 def _fit_effects(spec: AnalysisSpec, method: methods.Method, yi, vi, names) -> PooledResult:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -80,6 +81,23 @@ class BayesResult(PooledResult):
     prior: str = ""
     notes: tuple[str, ...] = ()
     posteriors: tuple[Posterior, ...] = field(default=(), compare=False, repr=False)
+
+    PER_STUDY: ClassVar[tuple[str, ...]] = (
+        *PooledResult.PER_STUDY,
+        "theta_mean",
+        "theta_sd",
+        "theta_median",
+        "theta_lb",
+        "theta_ub",
+    )
+    REPORT_FIELDS: ClassVar[tuple[str, ...]] = (
+        "mu_mean",
+        "mu_sd",
+        "tau_median",
+        "tau_mean",
+        "tau_sd",
+        "prob_mu_positive",
+    )
 
     def _refit(self, keep: np.ndarray) -> BayesResult:
         return fit_bayes(
@@ -238,7 +256,7 @@ def _fit_one(y, v, prior, mu_mean, mu_sd, level, interval, where) -> tuple[dict,
     return values, post
 
 
-_PER_STUDY = ("weights", "theta_mean", "theta_sd", "theta_median", "theta_lb", "theta_ub")
+_PER_STUDY = tuple(name for name in BayesResult.PER_STUDY if name not in ("yi", "vi"))
 
 
 def fit_bayes(

@@ -38,17 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 
 from metaall import distributions as dist
+from metaall import methods
 from metaall.effects import effect_sizes, validate_counts
 from metaall.models.fit import check_level
 from metaall.models.glmm_models import (
     DEFAULT_NODES,
-    DESCRIPTIONS,
     FITTERS,
-    MODELS,
     ModelFit,
     Tables,
 )
@@ -92,10 +92,14 @@ class GLMMResult(PooledResult):
     tables: tuple = ()
     settings: GLMMSettings = GLMMSettings()
 
-    @property
-    def model(self) -> str:
-        """Plain-words name of the model."""
-        return f"binomial-normal GLMM: {DESCRIPTIONS[self.method]} ({self.method})"
+    PER_STUDY_TUPLES: ClassVar[tuple[str, ...]] = ("tables",)
+    REPORT_FIELDS: ClassVar[tuple[str, ...]] = (
+        "loglik",
+        "QE_lrt",
+        "QE_lrt_pval",
+        "sigma2",
+        "converged",
+    )
 
     def _labels(self) -> tuple[str, ...]:
         k = np.shape(self.tables[0])[-1]
@@ -205,8 +209,9 @@ def _check_arguments(ai, measure: str, model: str, test: str, nagq) -> int | str
             "pool the odds ratio; use measure='OR' (for a risk ratio, pool the log RR with "
             "the Bayesian normal-normal model or an inverse-variance fit)"
         )
-    if model not in MODELS:
-        raise ValueError(f"unknown GLMM model {model!r}; use one of {', '.join(MODELS)}")
+    if model not in FITTERS:
+        glmms = ", ".join(methods.names("method", methods.EXACT))
+        raise ValueError(f"unknown GLMM model {model!r}; use one of {glmms}")
     if test not in GLMM_TESTS:
         raise ValueError(f"unknown test {test!r}; use 'z' or 'knha' (t with k-1 df; alias 't')")
     if np.ndim(ai) > 1:
@@ -287,6 +292,8 @@ def fit_glmm(
     default is metafor's: 7 nodes for UM.FS and CM.AL (lme4's ``nAGQ = 7``), exact for
     CM.EL; UM.RS always uses the Laplace approximation, as lme4 must.
     """
+    if isinstance(model, str) and model.lower() in methods.accepted("method"):
+        model = methods.method(model).name  # any case, as everywhere
     nodes = _check_arguments(ai, measure, model, test, nagq)
     level = check_level(level)
     counts = validate_counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)

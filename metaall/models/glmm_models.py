@@ -47,16 +47,9 @@ from metaall.models.glmm_newton import Optimum, Problem, maximise
 from metaall.models.glmm_quadrature import Design
 from metaall.models.nchg import NoncentralHypergeometric
 
-MODELS = ("UM.FS", "UM.RS", "CM.EL", "CM.AL")
 DEFAULT_NODES = {"UM.FS": 7, "UM.RS": 1, "CM.AL": 7, "CM.EL": "exact"}
 TAU_START = 0.5
 SINGULAR = 1e-10
-DESCRIPTIONS = {
-    "UM.FS": "unconditional binomial-normal model, fixed study intercepts",
-    "UM.RS": "unconditional binomial-normal model, random study intercepts",
-    "CM.EL": "conditional model, exact (noncentral hypergeometric) likelihood",
-    "CM.AL": "conditional model, approximate (binomial) likelihood",
-}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ come from Q (there is no tau²). Cochrane Handbook v6.4 §10.4.1-10.4.2.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -45,9 +46,7 @@ class CountsResult(PooledResult):
     tables: tuple = ()
     correction: tuple = (0.5, "only0", True)
 
-    def take(self, order) -> CountsResult:
-        taken = super().take(order)
-        return replace(taken, tables=tuple(np.asarray(t)[..., order] for t in self.tables))
+    PER_STUDY_TUPLES: ClassVar[tuple[str, ...]] = ("tables",)
 
     def _refit(self, keep: np.ndarray) -> CountsResult:
         ai, n1i, ci, n2i = (np.where(keep, t, np.nan) for t in self.tables)

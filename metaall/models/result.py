@@ -70,6 +70,10 @@ class PooledResult:
 
     PER_STUDY: ClassVar[tuple[str, ...]] = ("yi", "vi", "weights")
     """Fields with one entry per study (on the last axis)."""
+    PER_STUDY_TUPLES: ClassVar[tuple[str, ...]] = ()
+    """Fields holding a tuple of per-study arrays (e.g. the 2×2 ``tables``)."""
+    REPORT_FIELDS: ClassVar[tuple[str, ...]] = ()
+    """Statistics of this model that reports show besides the shared ones."""
 
     @property
     def batched(self) -> bool:
@@ -109,6 +113,8 @@ class PooledResult:
         order); the pooled statistics do not depend on the order and are kept."""
         order = np.asarray(order, dtype=int)
         changes = {name: np.asarray(getattr(self, name))[..., order] for name in self.PER_STUDY}
+        for name in self.PER_STUDY_TUPLES:
+            changes[name] = tuple(np.asarray(a)[..., order] for a in getattr(self, name))
         if self.studies is not None:
             changes["studies"] = tuple(self.studies[i] for i in order)
         return replace(self, **changes)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from metaall import methods
 from metaall._version import __version__
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
@@ -34,7 +36,8 @@ def clean(value):
 def pooled_record(fit: PooledResult | None) -> dict | None:
     if fit is None:
         return None
-    return {name: clean(getattr(fit, name)) for name in POOLED_FIELDS}
+    fields = (*POOLED_FIELDS, *fit.REPORT_FIELDS)
+    return {name: clean(getattr(fit, name)) for name in fields}
 
 
 def _pair(pair) -> list | None:
@@ -105,12 +108,16 @@ def method_details(result: AnalysisResult) -> dict:
         "scale": "log" if result.ratio else "identity",
         "model": fit.model if fit is not None else None,
         "tau2_estimator": method.label if method.tau2_estimator else None,
-        "tau2_algorithm": str(getattr(fit, "algorithm", "")) or None,
+        "algorithm": str(getattr(fit, "algorithm", "")) or None,
         "ci_method": _interval_method(spec, method),
         "level": spec.level,
         "prediction_interval": _prediction_method(spec.prediction_interval, method),
         "I2": "from tau² (metafor)" if fit is not None and fit.i2_source == "tau2" else "from Q",
         "priors": getattr(fit, "prior", "") or None,
+        "weights": None
+        if method.family in methods.INVERSE_VARIANCE
+        else "display only: 1/(vi + tau²), normalised (the model has no study weights)",
+        "not in the model": ", ".join(getattr(fit, "dropped", ())) or None,
         "metaall_version": __version__,
     }
     if spec.counts:
@@ -119,14 +126,32 @@ def method_details(result: AnalysisResult) -> dict:
             "add": z.add,
             "to": z.to,
             "drop00": z.drop00,
-            "rule": zero_cell_rule(z.add, z.to, z.drop00),
+            "rule": zero_cell_rule(z.add, z.to, z.drop00)
+            + (
+                "; the model pools the raw counts, the correction only touches the study "
+                "effects shown"
+                if method.tables
+                else ""
+            ),
         }
+    if fit is not None and fit.REPORT_FIELDS:
+        details["model_statistics"] = "; ".join(
+            f"{name} = {_short(getattr(fit, name))}" for name in fit.REPORT_FIELDS
+        )
     return details
+
+
+def _short(value) -> str:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return str(value)
+    return f"{float(value):.6g}"
 
 
 def _interval_method(spec, method: methods.Method) -> str:
     if method.family == methods.BAYES:
         return "central posterior credible interval"
+    if method.family == methods.EXACT and spec.test == "knha":
+        return "t with k-1 df, se not rescaled (metafor rma.glmm test='t')"
     return methods.ci_method(spec.test).description
 
 
