@@ -1,12 +1,21 @@
-"""Sensitivity of an analysis: leave-one-out, cumulative and influence diagnostics.
+"""Sensitivity of an analysis: leave-one-out, cumulative and influence diagnostics,
+and the same evidence pooled by every kind of model.
 
-Each is a view of the fitted model of the analysis (its overall group), whose studies
-are in the order of the report's rows: nothing is pooled a second time.
+Leave-one-out, cumulative and influence are views of the fitted model of the analysis
+(its overall group), whose studies are in the order of the report's rows: nothing is
+pooled a second time. :func:`model_comparison` runs the analysis again under each
+model a methods reviewer asks about for sparse binary data (Jackson et al. 2018, Stat
+Med 37:1059; Cochrane Handbook v6.4 §10.4.4).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from metaall import methods
 from metaall.analysis.result import AnalysisResult, StudyRow
+from metaall.analysis.run import run_analysis, with_options
+from metaall.data import AnalysisSpec, Extractions
 from metaall.data.specs import ORDERS
 from metaall.diagnostics import InfluenceResult, influence
 from metaall.models import FitResult, PooledResult, fit
@@ -58,3 +67,57 @@ def influence_of(result: AnalysisResult) -> tuple[list[StudyRow], InfluenceResul
             [r.yi for r in rows], [r.vi for r in rows], "FE", studies=[r.label for r in rows]
         )
     return list(rows), influence(model)
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """The analysis under one model: its result, or why the model cannot be fitted."""
+
+    label: str
+    spec: AnalysisSpec
+    result: AnalysisResult | None
+    problem: str = ""
+
+
+def _alternatives(spec: AnalysisSpec) -> list[tuple[str, dict]]:
+    """(label, overrides) of the models compared: inverse variance (the spec's estimator,
+    DerSimonian-Laird, Hartung-Knapp), the common-effect MH and Peto, the GLMMs on the
+    odds ratio and the Bayesian model with the spec's priors."""
+    runs = [
+        ("as specified", {}),
+        ("REML", {"method": "REML", "test": "z"}),
+        ("REML, Hartung-Knapp", {"method": "REML", "test": "knha"}),
+        ("DerSimonian-Laird", {"method": "DL", "test": "z"}),
+    ]
+    if spec.counts:
+        runs.append(("Mantel-Haenszel", {"method": "MH", "test": "z"}))
+        runs.append(("Peto", {"method": "Peto", "measure": "OR", "test": "z"}))
+        runs += [
+            (_short(m), {"method": name, "measure": "OR", "test": "z"})
+            for name, m in methods.METHODS.items()
+            if m.family == methods.EXACT
+        ]
+    runs.append(("Bayesian", {"method": "bayes", "test": "z"}))
+    return runs
+
+
+def _short(method: methods.Method) -> str:
+    """A GLMM's short name: "GLMM UM.FS", "Exact conditional (CM.EL)"."""
+    if method.name in method.abbreviation:
+        return method.abbreviation
+    return f"{method.abbreviation} ({method.name})"
+
+
+def model_comparison(
+    spec: AnalysisSpec, data: Extractions, subgroup: str | None = None
+) -> list[ModelRun]:
+    """The analysis (or one subgroup) pooled by each model of :func:`_alternatives`; a
+    model that cannot be fitted gives its reason instead of a result."""
+    out = []
+    for label, changes in _alternatives(spec):
+        try:
+            variant = with_options(spec, **changes)
+            out.append(ModelRun(label, variant, run_analysis(variant, data, subgroup)))
+        except ValueError as exc:
+            out.append(ModelRun(label, spec, None, str(exc)))
+    return out

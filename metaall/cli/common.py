@@ -8,7 +8,7 @@ import click
 
 from metaall import methods
 from metaall.analysis import AnalysisResult, Project, UnknownAnalysis, run_analysis, with_options
-from metaall.data import DataError
+from metaall.data import AnalysisSpec, DataError, Extractions
 from metaall.data.adhoc import load_adhoc
 from metaall.data.specs import ORDERS
 from metaall.figures.settings import DPI_RANGE, FONT_SIZES, STYLES, FigureSettings
@@ -300,15 +300,21 @@ def analysis_or_data(
 ) -> AnalysisResult:
     """The result of ANALYSIS, or of the ad-hoc ``--data`` file, with the command's
     model options; exactly one of the two (usage error otherwise)."""
+    data, spec = spec_and_data(project, analysis, data_file, options)
+    return usage_errors(lambda: run_analysis(spec, data, subgroup))
+
+
+def spec_and_data(
+    project: Project, analysis: str | None, data_file, options: dict
+) -> tuple[Extractions, AnalysisSpec]:
+    """The evidence and the spec (with the command's model options) of ANALYSIS, or of
+    the ad-hoc ``--data`` file; exactly one of the two (usage error otherwise)."""
     if data_file is not None and analysis:
         raise click.UsageError("give either ANALYSIS or --data, not both")
     if data_file is None and not analysis:
         raise click.UsageError("missing ANALYSIS (or --data FILE); see 'metaall list'")
     if data_file is None:
-        return analyse(project, analysis, subgroup, options)
-
-    def adhoc() -> AnalysisResult:
-        data, spec = load_adhoc(data_file, options.get("measure"))
-        return run_analysis(with_options(spec, **overrides(options)), data, subgroup)
-
-    return usage_errors(adhoc)
+        data, spec = usage_errors(lambda: project.load_analysis(analysis))
+    else:
+        data, spec = usage_errors(lambda: load_adhoc(data_file, options.get("measure")))
+    return data, usage_errors(lambda: with_options(spec, **overrides(options)))

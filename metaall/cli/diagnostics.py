@@ -7,7 +7,12 @@ import click
 
 from metaall.analysis.bias import small_study_tests
 from metaall.analysis.run import overlap_alternatives, with_options
-from metaall.analysis.sensitivity import cumulative, influence_of, leave_one_out
+from metaall.analysis.sensitivity import (
+    cumulative,
+    influence_of,
+    leave_one_out,
+    model_comparison,
+)
 from metaall.cli.common import (
     Project,
     analysis_or_data,
@@ -20,6 +25,7 @@ from metaall.cli.common import (
     one_of,
     overrides,
     pass_project,
+    spec_and_data,
     subgroup_option,
     usage_errors,
 )
@@ -72,6 +78,8 @@ def bias(project: Project, analysis, subgroup, data_file, fmt: str, **options) -
     cumulative="Add studies one at a time.",
     influence="metafor's influence diagnostics.",
     overlap="Pool each other study of an overlap group (studies.csv) instead of the spec's choice.",
+    models="The same evidence under every model: inverse variance (REML, Hartung-Knapp, DL), "
+    "Mantel-Haenszel, Peto, the binomial GLMMs and the Bayesian model.",
 )
 @by_option
 @model_options
@@ -88,8 +96,16 @@ def sensitivity(project: Project, analysis, subgroup, data_file, by: str, fmt: s
       metaall sensitivity relapse --cumulative --by year
       metaall sensitivity relapse --subgroup mrd_neg --influence --format csv
       metaall sensitivity relapse --overlap
+      metaall sensitivity relapse --subgroup mrd_neg --models
     """
-    kind = chosen(options, "leave_one_out", "cumulative", "influence", "overlap")
+    kind = chosen(options, "leave_one_out", "cumulative", "influence", "overlap", "models")
+    if kind == "models":
+        data, spec = spec_and_data(project, analysis, data_file, options)
+        runs = usage_errors(lambda: model_comparison(spec, data, subgroup))
+        records = rep.model_rows(runs)
+        if not emit_rows(records, fmt):
+            click.echo(rep.model_text(runs, records), nl=False)
+        return
     if kind == "overlap":
         if data_file is not None:
             raise click.UsageError("--overlap needs an analysis of the review folder, not --data")

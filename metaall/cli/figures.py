@@ -239,4 +239,29 @@ def rob_plot(project, analysis, subgroup, kind, weighted, output, overwrite, **o
     _save(draw, output, look.dpi, overwrite)
 
 
-COMMANDS = (forest, funnel, sensitivity_plot, rob_plot)
+@click.command("posterior")
+@click.argument("analysis", required=False)
+@subgroup_option
+@data_option
+@_output_options
+@figure_options("single")
+@model_options
+@pass_project
+def posterior(project, analysis, subgroup, data_file, output, overwrite, **options):
+    """Posterior densities of the effect (mu) and the heterogeneity (tau) of ANALYSIS
+    under the Bayesian model (--method bayes is implied), with their priors.
+
+    \b
+    Examples:
+      metaall posterior relapse --subgroup mrd_neg -o posterior.pdf
+      metaall posterior relapse --subgroup mrd_neg --mu-prior normal:0:4 -o posterior.png
+    """
+    from metaall.figures.posterior import posterior_plot
+
+    options["method"] = options.get("method") or "bayes"
+    look = settings_from(options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
+    _save(lambda: posterior_plot(result, look), output, look.dpi, overwrite)
+
+
+COMMANDS = (forest, funnel, sensitivity_plot, rob_plot, posterior)

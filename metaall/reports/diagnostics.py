@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from metaall import methods
 from metaall.analysis import AnalysisResult, StudyRow
 from metaall.analysis.bias import SmallStudyReport
 from metaall.analysis.run import OverlapAlternative
+from metaall.analysis.sensitivity import ModelRun
 from metaall.diagnostics import InfluenceResult
 from metaall.formatting import fmt_num, fmt_p
 from metaall.models import PooledResult
@@ -229,3 +231,73 @@ def overlap_text(runs: list[OverlapAlternative], records: list[dict], labels: di
         rule = spec.overlap
         lines.append(f"Each row swaps one group's study; the spec pools by its rule: {rule}.")
     return "\n".join(lines) + "\n"
+
+
+def model_rows(runs: Sequence[ModelRun]) -> list[dict]:
+    """One row per model of ``metaall sensitivity --models`` (display scale)."""
+    rows = []
+    for run in runs:
+        group = run.result.overall if run.result is not None else None
+        fit = group.fit if group is not None and group.estimable else None
+        bayes = fit is not None and methods.method(fit.method).family == methods.BAYES
+        row = {
+            "model": run.label,
+            "method": run.spec.method,
+            "measure": run.spec.measure,
+            "k": int(fit.k) if fit is not None else None,
+            "effect": None,
+            "ci_lb": None,
+            "ci_ub": None,
+            "interval": methods.method(run.spec.method).interval,
+            "pval": None,
+            "prob_below_null": None,
+            "tau2": None,
+            "I2": None,
+            "note": run.problem or ("" if fit is not None else "no estimate"),
+        }
+        if fit is not None:
+            show = run.result.display
+            row.update(
+                effect=clean(show(fit.estimate)),
+                ci_lb=clean(show(fit.ci_lb)),
+                ci_ub=clean(show(fit.ci_ub)),
+                pval=None if bayes else clean(fit.pval),
+                prob_below_null=clean(fit.prob_mu_below(0.0)) if bayes else None,
+                tau2=clean(fit.tau2),
+                I2=clean(fit.I2),
+            )
+        rows.append(row)
+    return rows
+
+
+def model_text(runs: Sequence[ModelRun], rows: list[dict]) -> str:
+    """The comparison of models as a text table, with each model's reference."""
+    first = runs[0].result
+    spec = runs[0].spec
+    scope = f", subgroup {first.restricted_to}" if first and first.restricted_to else ""
+    width = max(len(r["model"]) for r in rows)
+    out = [f"The same evidence under each model: analysis '{spec.name}'{scope}", ""]
+    out.append(
+        f"{'Model':<{width}}  {'':>3}  {'k':>3}  {'effect [95% interval]':<22}  {'p':<12}  tau²"
+    )
+    for row in rows:
+        if row["effect"] is None:
+            out.append(f"{row['model']:<{width}}  {row['measure']:>3}  {'':>3}  {row['note']}")
+            continue
+        effect = f"{fmt_num(row['effect'])} [{fmt_num(row['ci_lb'])}, {fmt_num(row['ci_ub'])}]"
+        if row["prob_below_null"] is not None:
+            p = f"P(<null)={row['prob_below_null']:.3f}"
+        else:
+            p = fmt_p(row["pval"])
+        out.append(
+            f"{row['model']:<{width}}  {row['measure']:>3}  {row['k']:>3}  {effect:<22}  "
+            f"{p:<12}  {fmt_num(row['tau2'], 4)}"
+        )
+    out += ["", "CrI for the Bayesian model; GLMMs and Peto pool the odds ratio. Sources:"]
+    seen = []
+    for run in runs:
+        entry = methods.method(run.spec.method)
+        if entry.name not in seen:
+            seen.append(entry.name)
+            out.append(f"  {entry.name}: {entry.reference}")
+    return "\n".join(out) + "\n"
