@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 from metaall.data.csvfile import Record, read_csv
 from metaall.data.errors import DataError
+from metaall.data.journal import reading
 from metaall.data.model import (
     COUNT_FIELDS,
     DEFAULT_CI_LEVEL,
@@ -161,9 +162,10 @@ def _effects(
 def _load(directory: str | PathLike[str]) -> tuple[Extractions, list[DataError]]:
     folder = Path(directory)
     errors: list[DataError] = []
-    vocabulary = _vocabulary(folder / VOCABULARY_FILE, errors)
-    studies = _studies(folder / STUDIES_FILE, vocabulary, errors)
-    effects = _effects(folder / EFFECTS_FILE, vocabulary, studies, errors)
+    with reading(folder):  # all three files from before or all from after any 'add'
+        vocabulary = _vocabulary(folder / VOCABULARY_FILE, errors)
+        studies = _studies(folder / STUDIES_FILE, vocabulary, errors)
+        effects = _effects(folder / EFFECTS_FILE, vocabulary, studies, errors)
     loaded = Extractions(MappingProxyType(studies), tuple(effects), vocabulary, str(folder))
     return loaded, errors
 
