@@ -33,6 +33,9 @@ import numpy as np
 from metaall import distributions as dist
 
 COUNT_MEASURES = ("RR", "OR", "RD", "PETO")
+MAX_COUNT = 1e15
+"""Largest count: whole numbers up to 1e15 are exact in float64 (and in the CSV
+loader's 15 digits)."""
 CORRECTION_TARGETS = ("only0", "all", "if0all", "none")
 
 
@@ -72,9 +75,15 @@ def _counts(arrays: dict[str, object], studies: Sequence[str] | None) -> dict[st
         raise ValueError(f"{len(studies)} study names given for {out['ai'].shape[-1]} studies")
     ai, n1i, ci, n2i = out["ai"], out["n1i"], out["ci"], out["n2i"]
     present = ~(np.isnan(ai) & np.isnan(n1i) & np.isnan(ci) & np.isnan(n2i))
+    every = np.stack([ai, n1i, ci, n2i])
     checks = (
         (np.isnan(ai) | np.isnan(n1i) | np.isnan(ci) | np.isnan(n2i), "a count is missing"),
         (~np.isfinite(np.where(np.isnan(ai), 0, ai + n1i + ci + n2i)), "counts must be finite"),
+        (
+            (np.abs(every) > MAX_COUNT).any(axis=0),
+            f"counts above {MAX_COUNT:.0e} are not exact in floating point",
+        ),
+        ((np.floor(every) != every).any(axis=0), "counts must be whole numbers"),
         ((ai < 0) | (ci < 0), "event counts must not be negative"),
         ((n1i <= 0) | (n2i <= 0), "group sizes must be positive"),
         ((ai > n1i) | (ci > n2i), "events exceed the group size"),
@@ -217,6 +226,13 @@ def hr_from_p(hr, p, studies: Sequence[str] | None = None) -> EffectSizes:
     if bad.any():
         j = int(np.argmax(bad))
         raise ValueError(f"{_name(studies, j)}: p-value must be in (0, 1), got {p[j]}")
+    tiny = p < np.finfo(float).tiny
+    if tiny.any():
+        j = int(np.argmax(tiny))
+        raise ValueError(
+            f"{_name(studies, j)}: p-value {p[j]:g} is below 2.2e-308, too small to derive "
+            "a standard error from; give the hazard ratio's CI instead"
+        )
     unity = hr == 1
     if unity.any():
         j = int(np.argmax(unity))
