@@ -90,9 +90,8 @@ def _validate_candidate(folder: Path, files: dict[str, bytes]) -> Extractions:
         return load_extractions(scratch)
 
 
-def _changes(project: Project, before: Extractions, after: Extractions) -> list[str]:
+def _changes(specs, before: Extractions, after: Extractions) -> list[str]:
     """'before -> after' of every pooled result the new rows touch."""
-    specs = load_specs(project.analyses_dir, before.vocabulary).values()
     old = summary(run_analysis(spec, before) for spec in specs)
     new = summary(run_analysis(spec, after) for spec in specs)
     return [f"  {line}" for line in changes(old, new)]
@@ -131,6 +130,7 @@ def add(project: Project, from_file: Path | None, dry_run: bool, **options) -> N
     # up and each sees the rows of those before it (a dry run only needs to read)
     with changing(folder) if not dry_run else reading(folder):
         data = load_extractions(folder)
+        specs = load_specs(project.analyses_dir, data.vocabulary).values()  # before writing
         files = {EFFECTS_FILE: with_rows(folder / EFFECTS_FILE, rows)}
         study = _study_row(data, rows, options)
         if study is not None:
@@ -138,7 +138,7 @@ def add(project: Project, from_file: Path | None, dry_run: bool, **options) -> N
         candidate = _validate_candidate(folder, files)
         if not dry_run:
             commit(folder, files)  # both files or neither, whatever happens
-    changes = _changes(project, data, candidate)  # from memory, after the lock is freed
+    changes = _changes(specs, data, candidate)  # from memory, after the lock is freed
     verb = "would add" if dry_run else "added"
     click.echo(f"{verb} {len(rows)} effect(s)" + (f" and study {study['study']}" if study else ""))
     click.echo("\n".join(changes) if changes else "  no pooled result changes")

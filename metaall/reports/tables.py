@@ -56,10 +56,16 @@ def to_csv(rows: Sequence[dict], columns: Iterable[str] | None = None) -> str:
     columns = list(columns or _columns(rows))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([spreadsheet_text(col) for col in columns])
-    for row in rows:
-        writer.writerow([spreadsheet_text(row.get(col)) for col in columns])
+    # csv quotes a cell holding the line terminator "\n" but not a lone "\r"
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for cells in ([spreadsheet_text(c) for c in columns], *_table(rows, columns)):
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return out.getvalue()
+
+
+def _table(rows: Sequence[dict], columns: list[str]):
+    for row in rows:
+        yield [spreadsheet_text(row.get(col)) for col in columns]
 
 
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
