@@ -95,9 +95,11 @@ def commit(folder: str | os.PathLike[str], files: Mapping[str, bytes]) -> None:
         except OSError as exc:
             raise _unchanged(root / JOURNAL, exc) from None
     except BaseException:
-        for path in staged:
-            path.unlink(missing_ok=True)
-        raise
+        if not (root / JOURNAL).exists():  # before the commit point: undo
+            for path in staged:
+                path.unlink(missing_ok=True)
+            raise
+        # the journal is in place (a failure after its rename): finish the change
     try:
         _apply(root, entries)
     except OSError as exc:

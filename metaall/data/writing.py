@@ -152,11 +152,13 @@ def write_atomic(
             os.replace(tmp, target)
         else:
             _create_new(target, tmp)
-    except FileExistsError:
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, FileExistsError):
+            raise OSError(exc.errno, f"cannot write {given}: {exc.strerror}", str(given)) from None
         raise
-    except OSError as exc:
-        raise OSError(exc.errno, f"cannot write {given}: {exc.strerror}", str(given)) from None
-    finally:
+    with contextlib.suppress(OSError):  # after a hard link, the staged name remains
         tmp.unlink(missing_ok=True)
     fsync_folder(target.parent)
     return given
