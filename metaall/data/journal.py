@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -42,11 +41,11 @@ from metaall.data.writing import (
     fsync_folder,
     regular_target,
     stage,
+    temporaries,
     write_atomic,
 )
 
 JOURNAL = ".metaall-journal.json"
-_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")  # write_atomic's and stage's
 
 
 def _sha256(data: bytes) -> str:
@@ -160,22 +159,15 @@ def _leftovers(root: Path) -> list[Path]:
         names = os.listdir(root)
     except OSError:
         return []
-    owners = {(root, JOURNAL)}
+    owners: dict[Path, set[str]] = {root: {JOURNAL}}
     for name in names:
         if not name.startswith("."):
             try:
                 target = regular_target(root / name)
             except (UnsafeTarget, OSError):
                 continue
-            owners.add((target.parent, target.name))
-    found = []
-    for place in {place for place, _ in owners}:
-        listing = names if place == root else os.listdir(place)
-        for name in listing:
-            match = _TEMPORARY.fullmatch(name)
-            if match and (place, match["name"]) in owners:
-                found.append(place / name)
-    return found
+            owners.setdefault(target.parent, set()).add(target.name)
+    return [path for place, owned in owners.items() for path in temporaries(place, owned)]
 
 
 def pending(folder: str | os.PathLike[str]) -> bool:

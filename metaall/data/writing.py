@@ -15,9 +15,10 @@ import contextlib
 import csv
 import io
 import os
+import re
 import stat
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 
@@ -80,6 +81,20 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")  # names stage() gives
+
+
+def temporaries(folder: str | os.PathLike[str], names: Collection[str]) -> list[Path]:
+    """The temporary files :func:`stage` made in ``folder`` for files named ``names``
+    (left there when a write was killed)."""
+    try:
+        listing = os.listdir(folder)
+    except OSError:
+        return []
+    found = (_TEMPORARY.fullmatch(name) for name in listing)
+    return [Path(folder, m.group()) for m in found if m and m["name"] in names]
 
 
 def stage(target: Path, data: bytes) -> Path:

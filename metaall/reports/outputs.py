@@ -12,7 +12,8 @@ atomically, and a new file is created only if nothing took its name meanwhile.
 
 Interrupted runs recover by themselves: before writing any output the manifest lists
 the hashes of the files about to be written (``pending``), so after a kill every file
-on disk is either one the manifest knows or the user's. Without a manifest (deleted,
+on disk is either one the manifest knows or the user's, and the temporary files of
+a killed run are removed by the next one. Without a manifest (deleted,
 or the first run was killed before writing it) a file whose bytes equal the new
 output is simply kept. A damaged manifest stops the run with a message; ``force``
 writes a new one. Two runs into the same folder take turns (an exclusive lock on the
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from metaall.analysis import AnalysisResult
 from metaall.data.locking import locked
-from metaall.data.writing import UnsafeTarget, write_atomic
+from metaall.data.writing import UnsafeTarget, temporaries, write_atomic
 from metaall.reports.changes import changes
 from metaall.reports.records import analysis_record, table_rows
 from metaall.reports.tables import to_csv, to_json, to_markdown
@@ -164,6 +165,9 @@ def write_outputs(
             manifest = _empty()
             if (folder / MANIFEST).is_symlink():
                 (folder / MANIFEST).unlink()
+        known = {MANIFEST, *files, *(n for section in _SECTIONS for n in manifest[section])}
+        for path in temporaries(folder, known):  # left by a killed run
+            path.unlink(missing_ok=True)
         plan = _plan(folder, files, manifest, force)
         new = {name: sha256(data) for name, data in files.items()}
         # the hashes go on record before the bytes land: a killed run leaves no stranger
