@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +26,6 @@ MRD_NEG = {
     "NCT02965092_NCT03366350": (2, 21, 16, 26),
     "ChiCTR1900023957": (11, 55, 44, 67),
 }
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    for name in ("extractions", "analyses"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    return tmp_path
 
 
 def invoke(project: Path, *args: str):

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from test_cli import invoke, snapshot
 
 import metaall
-from metaall.cli import cli
 from metaall.data import DataError, csvfile, load_extractions, locking, writing
 from metaall.data import journal as journal_module
 from metaall.data.journal import JOURNAL, commit
@@ -32,23 +31,6 @@ from metaall.reports.tables import markdown_text, spreadsheet_text, to_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 ONE_LINE = re.compile(r"^error: [^\n]+\n$")
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    for name in ("extractions", "analyses"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    return tmp_path
-
-
-def invoke(project: Path, *args: str):
-    result = CliRunner().invoke(cli, ["-C", str(project), *args])
-    assert "Traceback" not in result.output
-    return result
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def add_args(study: str = "NCT99999999", **changes: str) -> list[str]:

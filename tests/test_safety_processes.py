@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,13 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 METAALL = [sys.executable, "-c", "import sys; from metaall.cli import main; main()"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 FILES = ("effects.csv", "studies.csv", "vocabulary.csv")
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    for name in ("extractions", "analyses"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    return tmp_path
 
 
 def add_args(n: int) -> list[str]:
