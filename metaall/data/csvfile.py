@@ -70,21 +70,33 @@ def control_character(cell: str, tab_allowed: bool = False) -> str | None:
 _C0_NAMES = {0x00: "NUL", 0x07: "BEL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x1B: "ESC"}
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def open_regular(path: str) -> io.BufferedReader:
+    """``path`` opened for reading in binary, if it is a regular file: a device such as
+    /dev/zero, a FIFO (whose opening would block: it is opened non-blocking) or a
+    folder raises a :class:`DataError`, before anything is read."""
+    try:
+        fd = os.open(path, _READ_FLAGS | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise DataError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise DataError(path, 0, "file", "not a regular file (a device, FIFO or folder)")
+    return handle
+
+
 def _open_text(path: str) -> io.TextIOWrapper:
     """``path`` opened for streaming as UTF-8 text (undecodable bytes kept as lone
     surrogates, to be located later), after checking it is a regular file of at most
     :data:`MAX_BYTES` bytes and not UTF-16."""
+    handle = open_regular(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | os.O_CLOEXEC)
-    except OSError as exc:
-        raise DataError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
-    handle = os.fdopen(fd, "rb")
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise DataError(path, 0, "file", "not a regular file (a device, FIFO or folder)")
-        if info.st_size > MAX_BYTES:
-            raise DataError(path, 0, "file", _too_big(f"{info.st_size / 2**20:.0f} MiB"))
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_BYTES:
+            raise DataError(path, 0, "file", _too_big(f"{size / 2**20:.0f} MiB"))
         head = handle.read(len(codecs.BOM_UTF8))
         if head.startswith(_UTF16_BOMS):
             raise DataError(path, 1, "encoding", "file is UTF-16; save it as CSV UTF-8")

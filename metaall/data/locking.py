@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - Windows
 TIMEOUT_ENV = "METAALL_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
 LOCK_FILE = ".metaall.lock"
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _POLL = 0.05  # seconds between attempts (with jitter, so waiters do not move in step)
 
 
@@ -74,7 +75,7 @@ def lock_timeout() -> float:
 def _open(folder: Path) -> int:
     """A descriptor to flock for ``folder``: the directory, or its lock file where the
     file system cannot lock a directory."""
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -87,9 +88,9 @@ def _open(folder: Path) -> int:
             raise
     path = folder / LOCK_FILE
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        return os.open(path, os.O_RDWR | os.O_CREAT | _CLOEXEC, 0o666)
     except OSError:
-        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # a read-only folder
+        return os.open(path, os.O_RDONLY | _CLOEXEC)  # a read-only folder
 
 
 def _acquire(fd: int, exclusive: bool, folder: Path, timeout: float) -> None:

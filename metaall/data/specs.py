@@ -15,8 +15,6 @@ lists every key.
 from __future__ import annotations
 
 import math
-import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from os import PathLike
@@ -26,7 +24,7 @@ from types import MappingProxyType
 import yaml
 
 from metaall import methods
-from metaall.data.csvfile import control_character
+from metaall.data.csvfile import control_character, open_regular
 from metaall.data.errors import DataError
 from metaall.data.model import Effect, Extractions, Vocabulary
 from metaall.methods import DEFAULT_METHOD, DEFAULT_TEST, ZERO_CELL_TARGETS
@@ -109,13 +107,7 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when inst
 def _read_spec(path: Path) -> str:
     """The text of a spec: a regular UTF-8 file of at most :data:`MAX_SPEC_BYTES`."""
     where = str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | os.O_CLOEXEC)
-    except OSError as exc:
-        raise DataError(where, 0, "file", f"cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise DataError(where, 0, "file", "not a regular file (a device, FIFO or folder)")
+    with open_regular(where) as handle:
         raw = handle.read(MAX_SPEC_BYTES + 1)
     if len(raw) > MAX_SPEC_BYTES:
         raise DataError(where, 0, "file", f"larger than {MAX_SPEC_BYTES // 1024} KiB; not a spec")
