@@ -51,9 +51,11 @@ class Project:
 
     def load_analysis(self, name: str) -> tuple[Extractions, AnalysisSpec]:
         """Extractions and the one spec ``name``, validated (UnknownAnalysis if absent)."""
-        path = self.analyses_dir / f"{name}.yaml"
-        if not path.is_file():
-            known = ", ".join(sorted(p.stem for p in self.analyses_dir.glob("*.yaml"))) or "none"
+        # only the name of a spec in analyses/: never a path ('../x', '/etc/x')
+        specs = {p.stem: p for p in self.analyses_dir.glob("*.yaml")}
+        path = specs.get(name)
+        if path is None or path.name != f"{name}.yaml":
+            known = ", ".join(sorted(specs)) or "none"
             raise UnknownAnalysis(f"no analysis '{name}' in {self.analyses_dir}; known: {known}")
         data = load_extractions(self.extractions_dir)
         spec = load_spec(path, data.vocabulary)

@@ -46,6 +46,11 @@ class OneLineErrors(click.Group):
         except click.Abort:
             click.echo("error: aborted", err=True)
             sys.exit(1)
+        except OSError as exc:  # a file that cannot be read or written: name it
+            named = exc.filename is None or str(exc.filename) in str(exc.strerror)
+            where = "" if named else f"{exc.filename}: "
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -21,7 +21,8 @@ from metaall.data import (
     validate_extractions,
 )
 from metaall.data.extractions import EFFECTS_FILE, STUDIES_FILE
-from metaall.data.writing import with_rows, write_atomic
+from metaall.data.journal import changing, commit, reading
+from metaall.data.writing import with_rows
 from metaall.reports.changes import changes, summary
 
 # study metadata options; 'study' and 'source' are shared with the effect row
@@ -79,7 +80,7 @@ def _validate_candidate(folder: Path, files: dict[str, bytes]) -> Extractions:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         for path in folder.glob("*.csv"):
-            shutil.copy2(path, scratch / path.name)
+            shutil.copyfile(path, scratch / path.name)  # the bytes, not a read-only mode
         for name, data in files.items():
             (scratch / name).write_bytes(data)
         problems = validate_extractions(scratch)
@@ -89,9 +90,8 @@ def _validate_candidate(folder: Path, files: dict[str, bytes]) -> Extractions:
         return load_extractions(scratch)
 
 
-def _changes(project: Project, before: Extractions, after: Extractions) -> list[str]:
+def _changes(specs, before: Extractions, after: Extractions) -> list[str]:
     """'before -> after' of every pooled result the new rows touch."""
-    specs = load_specs(project.analyses_dir, before.vocabulary).values()
     old = summary(run_analysis(spec, before) for spec in specs)
     new = summary(run_analysis(spec, after) for spec in specs)
     return [f"  {line}" for line in changes(old, new)]
@@ -123,20 +123,22 @@ def add(project: Project, from_file: Path | None, dry_run: bool, **options) -> N
         --source doe2026.pdf --location "Table 2" --source-row "relapse"
     """
     folder = project.extractions_dir
-    data = load_extractions(folder)
     rows = _new_rows(options, from_file)
     if not rows:
         raise click.UsageError("nothing to add: give the effect as options or with --from FILE")
-    files = {EFFECTS_FILE: with_rows(folder / EFFECTS_FILE, rows)}
-    study = _study_row(data, rows, options)
-    if study is not None:
-        files[STUDIES_FILE] = with_rows(folder / STUDIES_FILE, [study])
-    candidate = _validate_candidate(folder, files)
-    changes = _changes(project, data, candidate)
+    # read, check and write under the folder's exclusive lock: concurrent adds queue
+    # up and each sees the rows of those before it (a dry run only needs to read)
+    with changing(folder) if not dry_run else reading(folder):
+        data = load_extractions(folder)
+        specs = load_specs(project.analyses_dir, data.vocabulary).values()  # before writing
+        files = {EFFECTS_FILE: with_rows(folder / EFFECTS_FILE, rows)}
+        study = _study_row(data, rows, options)
+        if study is not None:
+            files[STUDIES_FILE] = with_rows(folder / STUDIES_FILE, [study])
+        candidate = _validate_candidate(folder, files)
+        if not dry_run:
+            commit(folder, files)  # both files or neither, whatever happens
+    changes = _changes(specs, data, candidate)  # from memory, after the lock is freed
     verb = "would add" if dry_run else "added"
     click.echo(f"{verb} {len(rows)} effect(s)" + (f" and study {study['study']}" if study else ""))
     click.echo("\n".join(changes) if changes else "  no pooled result changes")
-    if not dry_run:
-        for name in (STUDIES_FILE, EFFECTS_FILE):  # the study first: effects refer to it
-            if name in files:
-                write_atomic(folder / name, files[name])

@@ -18,6 +18,7 @@ from metaall.data import (
     validate_extractions,
     validate_specs,
 )
+from metaall.data.journal import reading
 
 
 def catalog_rows(project: Project) -> list[dict]:
@@ -94,12 +95,13 @@ def validate(project: Project) -> None:
     Example:
       metaall validate
     """
-    problems = project_problems(project)
+    with reading(project.extractions_dir):  # every check and count on one snapshot
+        problems = project_problems(project)
+        data, specs = project.load() if not problems else (None, None)
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         raise SystemExit(1)
-    data, specs = project.load()
     counts = f"{len(data.studies)} studies, {len(data.effects)} effects, {len(specs)} analyses"
     click.echo(f"ok: {counts}")

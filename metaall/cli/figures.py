@@ -28,6 +28,7 @@ from metaall.cli.common import (
 )
 from metaall.data import load_extractions
 from metaall.data.specs import ORDERS
+from metaall.data.writing import UnsafeTarget
 from metaall.figures.settings import format_of
 
 
@@ -52,6 +53,8 @@ def _save(draw, output: Path, dpi: int, overwrite: bool) -> None:
         path = save_figure(fig, output, dpi=dpi, overwrite=overwrite)
     except FileExistsError as exc:
         raise click.ClickException(f"{exc} (--overwrite replaces it)") from None
+    except UnsafeTarget as exc:  # a device, folder, FIFO, dangling link, read-only file
+        raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {path}")
 
 

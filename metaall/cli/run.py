@@ -1,9 +1,22 @@
 """``metaall run`` and ``metaall export``: re-run every analysis and write its tables and
-figures to one folder, saying what changed since the last run."""
+figures to one folder, saying what changed since the last run.
+
+The extractions are read once, under their shared lock (one consistent snapshot); the
+figures are drawn from those results in worker processes, which end with the
+command: on Linux the kernel kills them when it dies (``PR_SET_PDEATHSIG``), and
+everywhere each worker also watches its parent and exits when it is gone.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import copyreg
 import os
+import signal
+import sys
+import threading
+import time
+import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -18,9 +31,21 @@ from metaall.cli.common import (
     stack_options,
     usage_errors,
 )
+from metaall.data.writing import UnsafeTarget
 from metaall.figures.settings import FORMATS, FigureSettings
 from metaall.reports.changes import summary
-from metaall.reports.outputs import table_files, write_outputs
+from metaall.reports.outputs import DamagedManifest, table_files, write_outputs
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCH_INTERVAL = 0.2  # seconds between a worker's looks at its parent
+
+
+def _mapping(items: dict) -> types.MappingProxyType:
+    return types.MappingProxyType(items)
+
+
+# results travel to the figure workers by pickle; their read-only mappings too
+copyreg.pickle(types.MappingProxyType, lambda proxy: (_mapping, (dict(proxy),)))
 
 
 def _formats(value: str) -> tuple[str, ...]:
@@ -38,9 +63,29 @@ def _figures_of(job: tuple) -> dict[str, bytes]:
     """Figures of one analysis result (run in a worker process)."""
     from metaall.figures.export import figure_files  # matplotlib: only when drawing
 
-    root, name, subgroup, settings, formats = job
-    result = Project(Path(root)).analysis(name, subgroup)
-    return figure_files(result, settings, formats, funnel=subgroup is None)
+    result, settings, formats = job
+    return figure_files(result, settings, formats, funnel=result.restricted_to is None)
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCH_INTERVAL)
+    os._exit(1)
+
+
+def _end_with(parent: int) -> None:
+    """Make this worker end when ``parent`` (the ``run`` process) ends, however it
+    ends: the kernel's parent-death signal on Linux, and a thread that exits as soon
+    as the worker is handed to another parent (any platform, and the instant before
+    the signal was armed)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):  # the watcher still ends it
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch, args=(parent,), daemon=True).start()
 
 
 def _draw_all(jobs: list[tuple]) -> dict[str, bytes]:
@@ -52,7 +97,17 @@ def _draw_all(jobs: list[tuple]) -> dict[str, bytes]:
         for job in jobs:
             files |= _figures_of(job)
         return files
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    import multiprocessing
+
+    # fork on Linux (fast; the workers are children of this process, as the
+    # parent-death signal needs), spawn elsewhere
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_end_with,
+        initargs=(os.getpid(),),
+    ) as pool:
         for drawn in pool.map(_figures_of, jobs):
             files |= drawn
     return files
@@ -77,13 +132,13 @@ def write_everything(
                 continue
             files |= table_files(result)
             if figures is not None:
-                jobs.append((str(project.root), spec.name, subgroup, *figures))
+                jobs.append((result, *figures))
     if jobs:
         files |= usage_errors(lambda: _draw_all(jobs))
     folder = out if out.is_absolute() else project.root / out
     try:
         lines = write_outputs(folder, files, summary(overall), force)
-    except FileExistsError as exc:
+    except (FileExistsError, UnsafeTarget, DamagedManifest) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{len(overall)} analyses, {len(files)} files written to {folder}")
     if skipped:

@@ -8,6 +8,15 @@ or unnamed columns, text beyond the last column, broken quoting.
 
 Row numbers are the ones a spreadsheet shows: the header is row 1 and a blank line
 still counts as a row.
+
+Text must be printable: a control character (C0 or C1, DEL; e.g. ESC, BEL, NUL, a
+line break inside a cell) is refused with ``file:row: column: control character``,
+since it would reach terminals (escape sequences) and SVG/XML figures (invalid
+documents); a tab is allowed inside the free-text columns (:data:`FREE_TEXT`).
+
+Input is bounded: only regular files are read (not a device such as /dev/zero, a
+FIFO or a directory), of at most :data:`MAX_BYTES` bytes and :data:`MAX_ROWS` data
+rows, and the file is decoded and parsed as a stream (never held in memory whole).
 """
 
 from __future__ import annotations
@@ -16,15 +25,27 @@ import codecs
 import csv
 import difflib
 import io
-from collections.abc import Mapping, Sequence
+import os
+import re
+import stat
+import unicodedata
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
-from pathlib import Path
 
 from metaall.data.errors import DataError
 
 _OTHER_DELIMITERS = {";": "';'", "\t": "tab"}
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+MAX_BYTES = 64 * 2**20
+"""Largest CSV file read (64 MiB)."""
+MAX_ROWS = 50_000
+"""Most data rows read from one CSV file (50,000 rows pool in seconds, in a few
+hundred MB; a larger file is refused with a clear error)."""
+FREE_TEXT = frozenset({"note", "derivation", "reference", "description"})
+"""Columns of free text, where a tab may stand inside a cell."""
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROL_OR_TAB = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -35,13 +56,60 @@ class Record:
     cells: Mapping[str, str]
 
 
-def _decode(path: str, raw: bytes) -> str:
-    """UTF-8 text with undecodable bytes kept as lone surrogates, to be located later."""
-    if raw.startswith(_UTF16_BOMS):
-        raise DataError(path, 1, "encoding", "file is UTF-16; save it as CSV UTF-8")
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
-    return raw.decode("utf-8", errors="surrogateescape")
+def control_character(cell: str, tab_allowed: bool = False) -> str | None:
+    """Why ``cell`` holds a control character (C0, DEL, C1), or None."""
+    found = (_CONTROL if tab_allowed else _CONTROL_OR_TAB).search(cell)
+    if found is None:
+        return None
+    char = found.group()
+    name = unicodedata.name(char, "") or _C0_NAMES.get(ord(char), "")
+    shown = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+    return f"control character {shown} in text; remove it (only printable text is allowed)"
+
+
+_C0_NAMES = {0x00: "NUL", 0x07: "BEL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x1B: "ESC"}
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def open_regular(path: str) -> io.BufferedReader:
+    """``path`` opened for reading in binary, if it is a regular file: a device such as
+    /dev/zero, a FIFO (whose opening would block: it is opened non-blocking) or a
+    folder raises a :class:`DataError`, before anything is read."""
+    try:
+        fd = os.open(path, _READ_FLAGS | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise DataError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise DataError(path, 0, "file", "not a regular file (a device, FIFO or folder)")
+    return handle
+
+
+def _open_text(path: str) -> io.TextIOWrapper:
+    """``path`` opened for streaming as UTF-8 text (undecodable bytes kept as lone
+    surrogates, to be located later), after checking it is a regular file of at most
+    :data:`MAX_BYTES` bytes and not UTF-16."""
+    handle = open_regular(path)
+    try:
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_BYTES:
+            raise DataError(path, 0, "file", _too_big(f"{size / 2**20:.0f} MiB"))
+        head = handle.read(len(codecs.BOM_UTF8))
+        if head.startswith(_UTF16_BOMS):
+            raise DataError(path, 1, "encoding", "file is UTF-16; save it as CSV UTF-8")
+        handle.seek(len(head) if head == codecs.BOM_UTF8 else 0)
+        return io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline="")
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _too_big(size: str) -> str:
+    limits = f"{MAX_BYTES // 2**20} MiB and {MAX_ROWS:,} data rows"
+    return f"file is too large ({size}); metaall reads CSV files of up to {limits}"
 
 
 def _bad_byte(cell: str) -> str | None:
@@ -65,7 +133,7 @@ def _check_header(
                 )
     seen: set[str] = set()
     for position, name in enumerate(header, start=1):
-        if problem := _bad_byte(name):
+        if problem := _bad_byte(name) or control_character(name):
             raise DataError(path, line, "header", problem)
         if not name:
             if any(header[position:]):
@@ -86,50 +154,62 @@ def _check_header(
 
 
 def read_csv(
-    path: str | PathLike[str], columns: Sequence[str], optional: Sequence[str] = ()
+    path: str | PathLike[str],
+    columns: Sequence[str],
+    optional: Sequence[str] = (),
+    free_text: Collection[str] = FREE_TEXT,
 ) -> list[Record]:
     """Read ``path``, whose header must hold ``columns`` and may hold ``optional`` ones
-    (in any order); an optional column that is absent reads as empty cells.
+    (in any order); an optional column that is absent reads as empty cells; a tab is
+    allowed inside cells of the ``free_text`` columns.
 
     Returns the non-blank data rows; raises :class:`DataError` on the first problem.
     """
     where = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise DataError(where, 0, "file", f"cannot read: {exc.strerror or exc}") from None
-    reader = csv.reader(io.StringIO(_decode(where, raw), newline=""), strict=True)
     header: list[str] | None = None
     records: list[Record] = []
     line = 0
-    try:
-        for line, row in enumerate(reader, start=1):
-            cells = [cell.strip() for cell in row]
-            if not any(cells):
-                continue
-            if header is None:
-                _check_header(where, line, cells, columns, optional)
-                header = cells
-                continue
-            records.append(_record(where, line, header, cells, optional))
-    except csv.Error as exc:
-        raise DataError(where, line + 1, "csv", f"malformed CSV: {exc}") from None
+    with _open_text(where) as text:
+        reader = csv.reader(text, strict=True)
+        try:
+            for line, row in enumerate(reader, start=1):
+                cells = [cell.strip() for cell in row]
+                if not any(cells):
+                    continue
+                if header is None:
+                    _check_header(where, line, cells, columns, optional)
+                    header = cells
+                    continue
+                if len(records) == MAX_ROWS:
+                    raise DataError(where, line, "file", _too_big(f"over {MAX_ROWS:,} rows"))
+                records.append(_record(where, line, header, cells, optional, free_text))
+        except csv.Error as exc:
+            raise DataError(where, line + 1, "csv", f"malformed CSV: {exc}") from None
     if header is None:
         raise DataError(where, 1, "header", "file is empty; expected a header row")
     return records
 
 
 def _record(
-    path: str, line: int, header: list[str], cells: list[str], optional: Sequence[str] = ()
+    path: str,
+    line: int,
+    header: list[str],
+    cells: list[str],
+    optional: Sequence[str] = (),
+    free_text: Collection[str] = FREE_TEXT,
 ) -> Record:
     for position, cell in enumerate(cells[len(header) :], start=len(header) + 1):
         if cell:
-            problem = _bad_byte(cell) or f"text beyond the last column: '{cell}'"
+            problem = (
+                _bad_byte(cell)
+                or control_character(cell)
+                or f"text beyond the last column: '{cell}'"
+            )
             raise DataError(path, line, f"column {position}", problem)
     values: dict[str, str] = {}
-    for name, cell in zip(header, cells, strict=False):
-        if problem := _bad_byte(cell):
-            raise DataError(path, line, name, problem)
+    for position, (name, cell) in enumerate(zip(header, cells, strict=False), start=1):
+        if problem := _bad_byte(cell) or control_character(cell, name in free_text):
+            raise DataError(path, line, name or f"column {position}", problem)
         if name:
             values[name] = cell
     for name in [*header[len(cells) :], *optional]:

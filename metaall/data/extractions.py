@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from metaall.data.csvfile import Record, read_csv
 from metaall.data.errors import DataError
+from metaall.data.journal import reading
 from metaall.data.model import (
     COUNT_FIELDS,
     DEFAULT_CI_LEVEL,
@@ -209,10 +210,11 @@ def _effects(
 def _load(directory: str | PathLike[str]) -> tuple[Extractions, list[DataError]]:
     folder = Path(directory)
     errors: list[DataError] = []
-    vocabulary = _vocabulary(folder / VOCABULARY_FILE, errors)
-    studies = _studies(folder / STUDIES_FILE, vocabulary, errors)
-    effects = _effects(folder / EFFECTS_FILE, vocabulary, studies, errors)
-    rob = load_risk_of_bias(folder / RISK_OF_BIAS_FILE, studies, errors)
+    with reading(folder):  # every file from before or every file from after any 'add'
+        vocabulary = _vocabulary(folder / VOCABULARY_FILE, errors)
+        studies = _studies(folder / STUDIES_FILE, vocabulary, errors)
+        effects = _effects(folder / EFFECTS_FILE, vocabulary, studies, errors)
+        rob = load_risk_of_bias(folder / RISK_OF_BIAS_FILE, studies, errors)
     loaded = Extractions(
         MappingProxyType(studies), tuple(effects), vocabulary, str(folder), MappingProxyType(rob)
     )

@@ -1,6 +1,10 @@
 """Analysis specs: ``analyses/<name>.yaml`` names what to pool and how.
 
-Read with ``yaml.safe_load`` semantics only (no tags that build Python objects).
+Read with ``yaml.safe_load`` semantics only (no tags that build Python objects), and
+bounded: a spec is a regular file of at most 1 MiB, anchors and aliases (``&``, ``*``,
+and so ``<<`` merges) are refused before anything is built (a few hundred bytes of
+nested aliases would otherwise expand to gigabytes), and text holds no control
+characters.
 Every key is checked: an unknown key, a wrong type, an unknown tag or a measure and
 method that do not fit raise a :class:`DataError` with the YAML file, the line of the
 key and the key (``zero_cells.to`` for nested keys). Defaults follow metafor and R meta
@@ -21,6 +25,7 @@ import yaml
 
 from metaall import methods
 from metaall.data import timepoints
+from metaall.data.csvfile import control_character, open_regular
 from metaall.data.errors import DataError
 from metaall.data.model import REPORTS, Effect, Extractions, Vocabulary
 from metaall.methods import (
@@ -76,6 +81,7 @@ _KEYS = (
     "caution",
 )
 _REQUIRED = ("comparison", "outcome", "measure")
+MAX_SPEC_BYTES = 2**20
 _ZERO_KEYS = ("add", "to", "drop00")
 
 
@@ -145,18 +151,42 @@ class AnalysisSpec:
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: faster
 
 
+def _read_spec(path: Path) -> str:
+    """The text of a spec: a regular UTF-8 file of at most :data:`MAX_SPEC_BYTES`."""
+    where = str(path)
+    with open_regular(where) as handle:
+        raw = handle.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise DataError(where, 0, "file", f"larger than {MAX_SPEC_BYTES // 1024} KiB; not a spec")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(where, 0, "file", f"cannot read: {exc}") from None
+
+
+def _refuse_aliases(path: str, text: str) -> None:
+    """Refuse anchors and aliases (found in one linear pass over the parse events)."""
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise DataError(
+                path,
+                event.start_mark.line + 1,
+                "yaml",
+                "anchors and aliases (& and *) are not allowed in specs; write the values out",
+            )
+
+
 class _Spec:
     """A YAML spec file with the line of every key, and the checks that use them."""
 
     def __init__(self, path: Path) -> None:
         self.path = str(path)
         self.lines: dict[str, int] = {}
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(self.path, 0, "file", f"cannot read: {exc}") from None
+        text = _read_spec(path)
         loader = _SafeLoader(text)
         try:
+            if "&" in text or "*" in text:
+                _refuse_aliases(self.path, text)
             node = loader.get_single_node()
             self.data = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
@@ -167,6 +197,24 @@ class _Spec:
         if not isinstance(node, yaml.MappingNode) or not isinstance(self.data, dict):
             raise DataError(self.path, 1, "spec", "expected a mapping of keys (key: value)")
         self._index(node, "")
+        self._printable(self.data, "")
+
+    def _printable(self, value: object, key: str) -> None:
+        """Refuse control characters in any key or text (they reach terminals and SVG)."""
+        items = (
+            value.items()
+            if isinstance(value, dict)
+            else enumerate(value)
+            if isinstance(value, list)
+            else ()
+        )
+        for name, item in items:
+            inner = f"{key}.{name}" if key and isinstance(value, dict) else key or str(name)
+            if isinstance(name, str) and (problem := control_character(name)):
+                raise self.error(key or "spec", problem)
+            if isinstance(item, str) and (problem := control_character(item)):
+                raise self.error(inner, problem)
+            self._printable(item, inner)
 
     def _index(self, node: yaml.MappingNode, prefix: str) -> None:
         for key_node, value_node in node.value:
@@ -204,6 +252,8 @@ class _Spec:
     def text(self, key: str, value: object) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.error(key, "expected non-empty text")
+        if problem := control_character(value.strip()):
+            raise self.error(key, problem)
         return value.strip()
 
     def flag(self, key: str, value: object) -> bool:

@@ -32,6 +32,9 @@ from metaall.effects.base import (
 )
 
 COUNT_MEASURES = ("RR", "OR", "RD", "PETO")
+MAX_COUNT = 1e15
+"""Largest count: whole numbers up to 1e15 are exact in float64 (and in the CSV
+loader's 15 digits)."""
 
 
 def validate_counts(
@@ -39,13 +42,20 @@ def validate_counts(
 ) -> dict[str, np.ndarray]:
     """The 2×2 counts ``ai``, ``n1i``, ``ci``, ``n2i`` as float arrays, checked.
 
-    Raises ``ValueError`` naming the study for missing or infinite counts, negative
-    events, non-positive group sizes and events above the group size.
+    Raises ``ValueError`` naming the study for missing or infinite counts, counts that
+    are not whole numbers or beyond 1e15, negative events, non-positive group sizes and
+    events above the group size.
     """
     out = as_arrays(arrays, studies, "count")
     ai, n1i, ci, n2i = out["ai"], out["n1i"], out["ci"], out["n2i"]
+    every = np.stack([ai, n1i, ci, n2i])
     with np.errstate(invalid="ignore"):
         checks = (
+            (
+                (np.abs(every) > MAX_COUNT).any(axis=0),
+                f"counts above {MAX_COUNT:.0e} are not exact in floating point",
+            ),
+            ((np.floor(every) != every).any(axis=0), "counts must be whole numbers"),
             ((ai < 0) | (ci < 0), "event counts must not be negative"),
             ((n1i <= 0) | (n2i <= 0), "group sizes must be positive"),
             ((ai > n1i) | (ci > n2i), "events exceed the group size"),

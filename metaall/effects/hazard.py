@@ -40,6 +40,13 @@ def hr_from_p(hr, p, studies: Sequence[str] | None = None) -> EffectSizes:
         (~((p > 0) & (p < 1)), "p-value must be in (0, 1)"),
     )
     check_studies(arr, checks, studies, allow_absent=False)
+    tiny = p < np.finfo(float).tiny
+    if tiny.any():
+        j = int(np.argmax(tiny))
+        raise ValueError(
+            f"{study_name(studies, j)}: p-value {p[j]:g} is below 2.2e-308, too small to "
+            "derive a standard error from; give the hazard ratio's CI instead"
+        )
     unity = hr == 1
     if unity.any():
         j = int(np.argmax(unity))

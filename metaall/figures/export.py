@@ -13,7 +13,11 @@
   fixed), a fixed ``svg.hashsalt``, PNG ``Software`` naming metaall, and the figure is
   rendered to memory, so neither the time nor the file's name or folder enters it.
 * Files are written atomically (a temporary file in the target folder, then
-  ``os.replace``) and an existing file is never replaced unless ``overwrite=True``
+  ``os.replace``) and an existing file is never replaced unless ``overwrite=True``:
+  without it the file is created only if no file has its name at that instant (a
+  hard link, or ``O_EXCL``), so a file created after any check is never replaced;
+  with it only a regular file is replaced (a device, a folder, a FIFO or a dangling
+  symbolic link is refused; a link to a file is written through)
   (:func:`metaall.data.writing.write_atomic`).
 """
 

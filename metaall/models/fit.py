@@ -59,6 +59,47 @@ def _study_name(studies: Sequence[str] | None, j: int, row: int | None) -> str:
     return name if row is None else f"data set {row + 1}, {name}"
 
 
+MAX_ABS_EFFECT = 1e50
+VARIANCE_RANGE = (1e-50, 1e50)
+MAX_VARIANCE_RATIO = 1e8
+
+
+def _check_ranges(y, v, mask, studies, single) -> None:
+    """Refuse values whose sums of squares would overflow, or whose weights differ by
+    more than float64 can add up (a ValueError naming the study, never NaN).
+
+    With |yᵢ| ≤ 1e50 and 1e-50 ≤ vᵢ ≤ 1e50 every term the estimators form (up to
+    wᵢ³rᵢ², REML's Fisher information) stays below 1e251, far from float64's 1.8e308.
+    Within a data set max vᵢ/min vᵢ ≤ 1e8: tr(PP) = Σwᵢ² - 2tr(AM₃) + tr((AM₂)²)
+    (REML's information) is of the order of the smallest wᵢ² and is computed from
+    terms of the order of the largest: beyond a ratio of 1e8 of the weights, (1e-8)²
+    is below float64's 2.2e-16 and it cancels to noise (Σwᵢ - Σwᵢ²/Σwᵢ of
+    DerSimonian-Laird and I² likewise, a little later)."""
+    low, high = VARIANCE_RANGE
+    for bad, why in (
+        (mask & (np.abs(y) > MAX_ABS_EFFECT), f"|yi| must be at most {MAX_ABS_EFFECT:g}"),
+        (mask & ((v < low) | (v > high)), f"vi must be between {low:g} and {high:g}"),
+    ):
+        if bad.any():
+            r, j = np.argwhere(bad)[0]
+            name = _study_name(studies, j, None if single else r)
+            raise ValueError(f"{name}: {why} (yi={y[r, j]:g}, vi={v[r, j]:g})")
+    vmin = np.where(mask, v, np.inf).min(axis=1)
+    vmax = np.where(mask, v, 0.0).max(axis=1)
+    wide = vmax > MAX_VARIANCE_RATIO * vmin
+    if wide.any():
+        r = int(np.argmax(wide))
+        j_min = int(np.argmin(np.where(mask[r], v[r], np.inf)))
+        j_max = int(np.argmax(np.where(mask[r], v[r], 0.0)))
+        where = "" if single else f"data set {r + 1}: "
+        raise ValueError(
+            f"{where}vi spans more than {MAX_VARIANCE_RATIO:.0e} "
+            f"({_study_name(studies, j_min, None)}: {v[r, j_min]:g}, "
+            f"{_study_name(studies, j_max, None)}: {v[r, j_max]:g}); weights that far apart "
+            "cannot be summed in floating point: check the variances and their units"
+        )
+
+
 def make_batch(
     yi, vi, studies: Sequence[str] | None = None, groups=None
 ) -> tuple[Batch, bool, list]:
@@ -92,6 +133,7 @@ def make_batch(
     empty = ~mask.any(axis=1)
     if empty.any():
         raise ValueError(f"data set {int(np.argmax(empty)) + 1} has no studies")
+    _check_ranges(y2, v2, mask, studies, single)
     X, names = indicator_design(groups, k)
     batch = Batch(np.where(mask, y2, 0.0), np.where(mask, v2, 1.0), mask, X)
     return batch, single, names

@@ -101,6 +101,18 @@ def _prepare(ai, n1i, ci, n2i, measure, add, to, drop00, level, studies) -> _Inp
     single = np.ndim(ai) <= 1
     c = validate_counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)
     tables = tuple(np.atleast_2d(c[key]) for key in ("ai", "n1i", "ci", "n2i"))
+    present = ~np.isnan(tables[0])
+    empty = ~present.any(axis=1)
+    if empty.any():
+        where = "" if single else f"data set {int(np.argmax(empty)) + 1}: "
+        raise ValueError(f"{where}no studies to pool")
+    no_events = ~(present & (tables[0] + tables[2] > 0)).any(axis=1)
+    if no_events.any():
+        where = "" if single else f"data set {int(np.argmax(no_events)) + 1}: "
+        raise ValueError(
+            f"{where}no study has an event in either arm: the pooled effect is undefined "
+            "(0/0); there is nothing to pool"
+        )
     es = effect_sizes(*tables, measure, add, to, drop00, studies)
     return _Input(tables, single, es, check_level(level), studies, (add, to, drop00))
 

@@ -96,7 +96,7 @@ def _step(batch: Batch, tau2: np.ndarray, method: str) -> np.ndarray:
             adj = (fit.ypp_y - fit.tr_p) / fit.tr_pp
         else:  # EB
             adj = (fit.rss * batch.k / _df(batch) - batch.k) / fit.sum_w
-    adj = np.where(np.isnan(adj), 0.0, adj)
+    adj = np.where(np.isfinite(adj), adj, 0.0)  # 0/0 (k = 1), or ±inf: no step
     # step halving keeps tau² ≥ 0; from tau² = 0 it halves a negative step to -0.
     adj = np.where((tau2 == 0) & (adj < 0), 0.0, adj)
     over = tau2 + adj < 0
