@@ -235,7 +235,8 @@ TESTS: Mapping[str, Test] = _table(
         "knha",
         "Hartung-Knapp",
         "Hartung-Knapp (t, k-1 df)",
-        "Hartung & Knapp 2001, Stat Med 20:3875; Sidik & Jonkman 2002, Stat Med 21:3153",
+        "Hartung & Knapp 2001, Stat Med 20:3875; Sidik & Jonkman 2002, Stat Med 21:3153; "
+        "IntHout et al. 2014, BMC Med Res Methodol 14:25",
         random_effects_only=True,
         aliases=("hk", "hksj"),
     ),

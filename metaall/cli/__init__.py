@@ -16,7 +16,7 @@ import click
 
 from metaall._version import __version__
 from metaall.cli.add import add
-from metaall.cli.catalog import list_, validate
+from metaall.cli.catalog import list_, methods_, validate
 from metaall.cli.common import Project
 from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.figures import COMMANDS as FIGURE_COMMANDS
@@ -78,7 +78,18 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = Project(project)
 
 
-for command in (pool, list_, validate, add, run, export, bias, sensitivity, *FIGURE_COMMANDS):
+for command in (
+    pool,
+    list_,
+    validate,
+    add,
+    run,
+    export,
+    bias,
+    sensitivity,
+    methods_,
+    *FIGURE_COMMANDS,
+):
     cli.add_command(command)
 
 

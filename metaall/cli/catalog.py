@@ -7,9 +7,13 @@ import click
 from metaall.analysis import available_subgroups, run_analysis
 from metaall.cli.common import (
     Project,
+    analysis_or_data,
+    data_option,
     emit_rows,
     format_option,
+    model_options,
     pass_project,
+    subgroup_option,
 )
 from metaall.data import (
     check_specs_against,
@@ -105,3 +109,24 @@ def validate(project: Project) -> None:
         raise SystemExit(1)
     counts = f"{len(data.studies)} studies, {len(data.effects)} effects, {len(specs)} analyses"
     click.echo(f"ok: {counts}")
+
+
+@click.command("methods")
+@click.argument("analysis", required=False)
+@subgroup_option
+@data_option
+@model_options
+@pass_project
+def methods_(project: Project, analysis, subgroup, data_file, **options) -> None:
+    """Methods paragraph (with references) and results sentences of ANALYSIS for a
+    manuscript, written from the same result as its tables and figures.
+
+    \b
+    Examples:
+      metaall methods relapse
+      metaall methods relapse --subgroup mrd_neg --method bayes
+    """
+    from metaall.reports.methods_text import methods_text
+
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
+    click.echo(methods_text(result), nl=False)

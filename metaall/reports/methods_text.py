@@ -1,0 +1,194 @@
+"""Methods and results text for a manuscript, written from the spec and the result.
+
+``metaall methods ANALYSIS`` prints a methods paragraph (effect measure, model and
+tau² estimator, CI method, zero-cell handling, heterogeneity statistics, prediction
+interval, subgroup test, small-study tests, software) with a numbered reference for
+each method, and one results sentence per pooled group with its numbers. Every word
+comes from the same :class:`~metaall.analysis.AnalysisResult` the tables and figures
+are drawn from, so the text cannot disagree with them.
+"""
+
+from __future__ import annotations
+
+from metaall import methods
+from metaall._version import __version__
+from metaall.analysis import AnalysisResult, GroupResult
+from metaall.formatting import fmt_num, fmt_p
+
+HETEROGENEITY = "Higgins & Thompson 2002, Stat Med 21:1539"
+Q_PROFILE = "Viechtbauer 2007, Stat Med 26:37"
+POSTERIOR_TAU = "Röver 2020, J Stat Softw 93(6)"
+SUBGROUPS = "Borenstein & Higgins 2013, Prev Sci 14:134"
+SMALL_STUDY = "Egger et al. 1997, BMJ 315:629; Begg & Mazumdar 1994, Biometrics 50:1088"
+FEW_STUDIES = "Cochrane Handbook v6.4 §13.3.5.4"
+ZERO_CELLS = "Cochrane Handbook v6.4 §10.4.4.2"
+SOFTWARE = (
+    "metaall (Python); numbers checked against R metafor 3.8-1 (Viechtbauer 2010, "
+    "J Stat Softw 36(3))"
+)
+CORRECTION = {
+    "only0": "to every cell of tables with a zero cell",
+    "all": "to every cell of every table",
+    "if0all": "to every cell of every table, as one table had a zero cell",
+}
+
+
+class _Citations:
+    """Numbered references in order of first citation."""
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+
+    def __call__(self, source: str) -> str:
+        if source not in self.sources:
+            self.sources.append(source)
+        return f"[{self.sources.index(source) + 1}]"
+
+
+def _model_sentence(result: AnalysisResult, cite: _Citations) -> str:
+    spec = result.spec
+    measure = methods.measure(spec.measure)
+    method = methods.method(spec.method)
+    scale = " on the log scale" if measure.log_scale else ""
+    if method.family == methods.BAYES:
+        prior = getattr(result.overall.fit, "prior", "") or "stated prior"
+        return (
+            f"{measure.label.capitalize()}s ({measure.name}) were pooled{scale} in a Bayesian "
+            f"random-effects (normal-normal) model {cite(method.reference)} with a "
+            f"{prior.replace('; ', ' and a ')}; the posterior was computed by "
+            "numerical integration, without sampling, and is summarised by its median and "
+            f"central {spec.level:.0%} credible interval."
+        )
+    if method.family == methods.EXACT:
+        return (
+            f"{measure.label.capitalize()}s ({measure.name}) were pooled with a "
+            f"{method.label} {cite(method.reference)}, fitted by maximum likelihood; "
+            f"{spec.level:.0%} confidence intervals are "
+            + ("t-based with k-1 degrees of freedom." if spec.test == "knha" else "Wald intervals.")
+        )
+    if method.family == methods.COMMON:
+        return (
+            f"{measure.label.capitalize()}s ({measure.name}) were pooled{scale} in a "
+            f"common-effect model with {method.label} weights {cite(method.reference)}, "
+            f"with {spec.level:.0%} Wald-type (z) confidence intervals."
+        )
+    estimator = f"{method.label} {cite(method.reference)}"
+    test = methods.ci_method(spec.test)
+    ci = (
+        f"computed by the Hartung-Knapp-Sidik-Jonkman method {cite(test.reference)}"
+        if test.name == "knha"
+        else "Wald-type (z) intervals"
+    )
+    return (
+        f"{measure.label.capitalize()}s ({measure.name}) were pooled{scale} in a random-effects "
+        f"model; the between-study variance tau² was estimated by {estimator}, and "
+        f"{spec.level:.0%} confidence intervals were {ci}."
+    )
+
+
+def methods_paragraph(result: AnalysisResult, cite: _Citations | None = None) -> tuple[str, list]:
+    """The methods paragraph of ``result`` and its numbered references."""
+    cite = cite or _Citations()
+    spec = result.spec
+    method = methods.method(spec.method)
+    parts = [_model_sentence(result, cite)]
+    if spec.counts:
+        z = spec.zero_cells
+        words = []
+        if z.to != "none" and z.add > 0:
+            use = "the per-study effects shown" if method.tables else "the per-study effects"
+            words.append(f"{z.add:g} was added {CORRECTION[z.to]} to compute {use}")
+        if z.drop00:
+            words.append("tables with no events (or only events) in both arms were not estimable")
+        if method.tables:
+            words.append(f"the {method.label} model used the raw counts")
+        if words:
+            parts.append(f"For 2×2 tables, {'; '.join(words)} {cite(ZERO_CELLS)}.")
+    heterogeneity = f"Heterogeneity was described by Cochran's Q, I² and H² {cite(HETEROGENEITY)}"
+    if method.family == methods.BAYES:
+        heterogeneity += (
+            f", with the posterior median and credible interval of tau {cite(POSTERIOR_TAU)}"
+        )
+    elif method.random_effects:
+        heterogeneity += f", with Q-profile confidence intervals for tau² and I² {cite(Q_PROFILE)}"
+    parts.append(heterogeneity + ".")
+    if method.random_effects and spec.prediction_interval:
+        if method.family == methods.BAYES:
+            parts.append("A new study's effect is summarised by the posterior predictive interval.")
+        else:
+            entry = methods.PREDICTION_INTERVALS[spec.prediction_interval]
+            parts.append(
+                f"Prediction intervals were computed as {entry.label} {cite(entry.reference)}."
+            )
+    if spec.subgroup_by and result.groups:
+        parts.append(
+            f"Subgroups defined by {spec.subgroup_by} were pooled separately and compared with "
+            f"the test for subgroup differences {cite(SUBGROUPS)}."
+        )
+    parts.append(
+        f"Small-study effects were to be assessed with Egger's and Begg's tests "
+        f"{cite(SMALL_STUDY)} only with at least 10 studies {cite(FEW_STUDIES)}."
+    )
+    parts.append(f"Analyses used metaall {__version__} {cite(SOFTWARE)}.")
+    return " ".join(parts), cite.sources
+
+
+def _effect(result: AnalysisResult, group: GroupResult) -> str:
+    fit = group.fit
+    d = result.display
+    interval = methods.method(fit.method).interval
+    words = (
+        f"{result.spec.measure} {fmt_num(d(fit.estimate))} "
+        f"({result.spec.level:.0%} {interval} {fmt_num(d(fit.ci_lb))} to {fmt_num(d(fit.ci_ub))}"
+    )
+    if methods.method(fit.method).family == methods.BAYES:
+        null = "1" if result.ratio else "0"
+        below = fit.prob_mu_below(0.0)
+        return words + f"; posterior probability of {result.spec.measure} < {null}: {below:.3f})"
+    return words + f"; {fmt_p(fit.pval)})"
+
+
+def results_sentence(result: AnalysisResult, group: GroupResult, name: str) -> str:
+    """One sentence with the pooled numbers of ``group``."""
+    if not group.estimable:
+        return f"{name}: no pooled estimate could be computed."
+    fit = group.fit
+    arm_t, arm_c = result.spec.arm_labels
+    counts = ""
+    if result.spec.counts:
+        events_t = sum(r.effect.events_t for r in group.rows)
+        n_t = sum(r.effect.n_t for r in group.rows)
+        events_c = sum(r.effect.events_c for r in group.rows)
+        n_c = sum(r.effect.n_c for r in group.rows)
+        counts = f" ({events_t}/{n_t} vs {events_c}/{n_c} with the outcome)"
+    sentence = (
+        f"{name}: {int(fit.k)} {'study' if fit.k == 1 else 'studies'}{counts}, "
+        f"{arm_t} vs {arm_c}, {_effect(result, group)}"
+    )
+    if fit.k > 1:
+        sentence += f"; tau² {fmt_num(fit.tau2, 3)}, I² {fmt_num(fit.I2, 0)}%"
+        if group.prediction is not None:
+            lo, hi = (fmt_num(result.display(x)) for x in group.prediction)
+            kind = (
+                "predictive" if methods.method(fit.method).family == methods.BAYES else "prediction"
+            )
+            sentence += f", {kind} interval {lo} to {hi}"
+    return sentence + "."
+
+
+def methods_text(result: AnalysisResult) -> str:
+    """The methods paragraph, one results sentence per group and the references."""
+    paragraph, sources = methods_paragraph(result)
+    groups = [(g, f"{g.name}") for g in result.groups]
+    label = "All studies" if result.groups else (result.restricted_to or "All studies")
+    groups.append((result.overall, label))
+    out = [f"Methods ({result.spec.title or result.spec.name})", "", paragraph, "", "Results", ""]
+    out += [results_sentence(result, group, name) for group, name in groups]
+    if result.difference is not None:
+        d = result.difference
+        out.append(f"Test for subgroup differences: Q = {d.Q:.2f}, df = {d.df}, {fmt_p(d.pval)}.")
+    if result.spec.caution and result.groups:
+        out.append(f"Caution: {result.spec.caution}")
+    out += ["", "References", ""]
+    out += [f"{i}. {source}" for i, source in enumerate(sources, start=1)]
+    return "\n".join(out) + "\n"
