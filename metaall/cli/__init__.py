@@ -16,7 +16,7 @@ import click
 
 from metaall._version import __version__
 from metaall.cli.add import add
-from metaall.cli.catalog import list_, methods_, validate
+from metaall.cli.catalog import list_, methods_, sof, validate
 from metaall.cli.common import Project
 from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.figures import COMMANDS as FIGURE_COMMANDS
@@ -88,6 +88,7 @@ for command in (
     bias,
     sensitivity,
     methods_,
+    sof,
     *FIGURE_COMMANDS,
 ):
     cli.add_command(command)

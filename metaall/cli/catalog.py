@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from metaall.analysis import available_subgroups, run_analysis
@@ -10,10 +12,12 @@ from metaall.cli.common import (
     analysis_or_data,
     data_option,
     emit_rows,
+    emit_table,
     format_option,
     model_options,
     pass_project,
     subgroup_option,
+    usage_errors,
 )
 from metaall.data import (
     check_specs_against,
@@ -130,3 +134,34 @@ def methods_(project: Project, analysis, subgroup, data_file, **options) -> None
 
     result = analysis_or_data(project, analysis, subgroup, data_file, options)
     click.echo(methods_text(result), nl=False)
+
+
+SOF_FORMATS = ("text", "markdown", "csv", "html", "docx")
+
+
+@click.command("sof")
+@click.argument("outcomes", nargs=-1, metavar="[ANALYSIS[:SUBGROUP]]...")
+@click.option("--format", "fmt", type=click.Choice(SOF_FORMATS), default="text", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the table to FILE (needed for docx).",
+)
+@pass_project
+def sof(project: Project, outcomes, fmt: str, output: Path | None) -> None:
+    """GRADE summary-of-findings table: one row per outcome (every analysis by default;
+    ANALYSIS:SUBGROUP for one subgroup) with participants, relative effect, risks per
+    1000 and the certainty of the evidence, suggested from the data (ROBINS-I, I²,
+    optimal information size, Egger with >= 10 studies) or set in grade.yaml.
+
+    \\b
+    Examples:
+      metaall sof
+      metaall sof relapse:mrd_neg relapse os --format docx -o sof.docx
+    """
+    from metaall.analysis.summary import findings
+    from metaall.reports.sof import sof_table
+
+    table = sof_table(usage_errors(lambda: findings(project, outcomes)))
+    emit_table(table, fmt, output)

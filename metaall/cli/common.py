@@ -11,6 +11,7 @@ from metaall.analysis import AnalysisResult, Project, UnknownAnalysis, run_analy
 from metaall.data import AnalysisSpec, DataError, Extractions
 from metaall.data.adhoc import load_adhoc
 from metaall.data.specs import ORDERS
+from metaall.data.writing import write_atomic
 from metaall.figures.settings import DPI_RANGE, FONT_SIZES, STYLES, FigureSettings
 from metaall.reports.tables import FORMATS, to_csv, to_json, to_markdown
 
@@ -256,6 +257,41 @@ def chosen(options: dict, *names: str) -> str:
         what = "none" if not given else " and ".join(f"--{g.replace('_', '-')}" for g in given)
         raise click.UsageError(f"choose one of {', '.join(spelled)} (got {what})")
     return given[0].replace("_", "-")
+
+
+def emit_table(table, fmt: str, output: Path | None) -> None:
+    """Write a :class:`~metaall.reports.table.ResultTable` as Markdown (also for text),
+    CSV, HTML or Word, to ``output`` (never replacing a file) or to the terminal."""
+    from metaall.reports.table import table_markdown, table_records
+
+    if fmt == "docx":
+        from metaall.reports.docx import table_docx
+
+        report: str | bytes = table_docx(table)
+    elif fmt == "html":
+        from metaall.reports.html import table_html
+
+        report = table_html(table, table.title) + "\n"
+    elif fmt == "csv":
+        report = to_csv(table_records(table))
+    else:
+        report = f"{table.title}\n\n" + table_markdown(table)
+    write_report(report, output)
+
+
+def write_report(report: str | bytes, output: Path | None) -> None:
+    """Print ``report``, or write it to ``output`` atomically, refusing to replace a file."""
+    if output is None:
+        if isinstance(report, bytes):
+            raise click.UsageError("a Word document is written to a file: give -o FILE.docx")
+        click.echo(report, nl=False)
+        return
+    data = report if isinstance(report, bytes) else report.encode("utf-8")
+    try:
+        write_atomic(output, data, overwrite=False)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {output}")
 
 
 def emit_rows(rows: list[dict], fmt: str) -> bool:

@@ -14,11 +14,11 @@ from metaall.cli.common import (
     model_options,
     pass_project,
     subgroup_option,
+    write_report,
 )
-from metaall.data.writing import write_atomic
 from metaall.reports.records import analysis_record, table_rows
-from metaall.reports.table import result_table, table_records
-from metaall.reports.tables import to_csv, to_json, to_markdown
+from metaall.reports.table import result_table, table_markdown, table_records
+from metaall.reports.tables import to_csv, to_json
 from metaall.reports.text import render_text
 
 POOL_FORMATS = ("text", "json", "csv", "markdown", "docx", "records")
@@ -32,9 +32,10 @@ def render(result: AnalysisResult, fmt: str) -> str | bytes:
         return to_json(analysis_record(result))
     if fmt == "records":
         return to_csv(table_rows(result))
-    if fmt in ("csv", "markdown"):
-        records = table_records(result_table(result))
-        return to_csv(records) if fmt == "csv" else to_markdown(records)
+    if fmt == "csv":
+        return to_csv(table_records(result_table(result)))
+    if fmt == "markdown":
+        return table_markdown(result_table(result))
     if fmt == "docx":
         from metaall.reports.docx import table_docx
 
@@ -78,15 +79,4 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, output, **options
       metaall pool relapse --format docx -o relapse_table.docx
     """
     result = analysis_or_data(project, analysis, subgroup, data_file, options)
-    report = render(result, fmt)
-    if output is None:
-        if isinstance(report, bytes):
-            raise click.UsageError("--format docx writes a file: give -o FILE.docx")
-        click.echo(report, nl=False)
-        return
-    data = report if isinstance(report, bytes) else report.encode("utf-8")
-    try:
-        write_atomic(output, data, overwrite=False)
-    except FileExistsError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {output}")
+    write_report(render(result, fmt), output)

@@ -232,13 +232,21 @@ def result_table(result: AnalysisResult) -> ResultTable:
     )
 
 
-def table_records(table: ResultTable) -> list[dict[str, str]]:
+def table_records(table: ResultTable, footnotes: bool = True) -> list[dict[str, str]]:
     """The table as rows keyed by column heading (headings and notes in the first
-    column), then the footnotes: what the CSV and Markdown tables write."""
+    column), then (``footnotes``) the footnotes: what the CSV table writes."""
     names = [
         " ".join(p for p in pair if p) for pair in zip(table.columns, table.units, strict=True)
     ]
-    rows = []
-    for line in (*table.lines, *(Line("note", (f,)) for f in table.footnotes)):
-        rows.append(dict(zip(names, line.cells, strict=False)))
-    return rows
+    lines = (*table.lines, *(Line("note", (f,)) for f in table.footnotes if footnotes))
+    return [dict(zip(names, line.cells, strict=False)) for line in lines]
+
+
+def table_markdown(table: ResultTable) -> str:
+    """The table in Markdown, its footnotes as lines below it."""
+    from metaall.reports.tables import markdown_text, to_markdown
+
+    text = to_markdown(table_records(table, footnotes=False))
+    if table.footnotes:
+        text += "\n" + "".join(f"{markdown_text(note)}  \n" for note in table.footnotes)
+    return text
