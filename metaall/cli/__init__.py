@@ -22,6 +22,7 @@ from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.figures import COMMANDS as FIGURE_COMMANDS
 from metaall.cli.pool import pool
 from metaall.cli.run import export, run
+from metaall.cli.sequential import tsa
 from metaall.data import DataError
 
 
@@ -73,7 +74,7 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = Project(project)
 
 
-for command in (pool, list_, validate, add, run, export, bias, sensitivity, *FIGURE_COMMANDS):
+for command in (pool, list_, validate, add, run, export, bias, sensitivity, tsa, *FIGURE_COMMANDS):
     cli.add_command(command)
 
 

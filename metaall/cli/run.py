@@ -21,6 +21,7 @@ from metaall.cli.common import (
 from metaall.figures.settings import FORMATS, FigureSettings
 from metaall.reports.changes import summary
 from metaall.reports.outputs import table_files, write_outputs
+from metaall.reports.sequential import tsa_files
 
 
 def _formats(value: str) -> tuple[str, ...]:
@@ -37,10 +38,12 @@ def _formats(value: str) -> tuple[str, ...]:
 def _figures_of(job: tuple) -> dict[str, bytes]:
     """Figures of one analysis result (run in a worker process)."""
     from metaall.figures.export import figure_files  # matplotlib: only when drawing
+    from metaall.figures.tsa import tsa_figure_files
 
     root, name, subgroup, settings, formats = job
     result = Project(Path(root)).analysis(name, subgroup)
-    return figure_files(result, settings, formats, funnel=subgroup is None)
+    drawn = figure_files(result, settings, formats, funnel=subgroup is None)
+    return drawn | tsa_figure_files(result, settings, formats)
 
 
 def _draw_all(jobs: list[tuple]) -> dict[str, bytes]:
@@ -75,7 +78,7 @@ def write_everything(
             if result.overall.fit is None:
                 skipped.append(spec.name + (f" [{subgroup}]" if subgroup else ""))
                 continue
-            files |= table_files(result)
+            files |= table_files(result) | tsa_files(result)
             if figures is not None:
                 jobs.append((str(project.root), spec.name, subgroup, *figures))
     if jobs:
