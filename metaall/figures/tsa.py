@@ -208,14 +208,14 @@ def _notes(view: SequentialAnalysis, style) -> list[str]:
     if tsa.boundaries.capped[tsa.look[last] - 1]:
         adjusted = "not informative yet (boundary capped at the last look)"
     else:
-        adjusted = style.ci(d(tsa.estimate[last]), *(d(x) for x in tsa.adjusted_ci))
+        adjusted = _unbroken(style.ci(d(tsa.estimate[last]), *(d(x) for x in tsa.adjusted_ci)))
     verdict = tsa.verdict[0].upper() + tsa.verdict[1:]
     pooled = [r for r, k in zip(view.rows, tsa.included, strict=True) if k]
     trials = "; ".join(f"{i + 1}\u00a0{row.label}" for i, row in enumerate(pooled))
     notes = [
         f"{verdict}.",
         f"Required information size (RIS): {tsa.information_size.description}.",
-        f"TSA-adjusted {spec.measure} {_unbroken(adjusted)}; conventional {spec.level:.0%} "
+        f"TSA-adjusted {spec.measure} {adjusted}; conventional {spec.level:.0%} "
         f"CI {_unbroken(conventional)}.",
         f"Trials: {trials}.",
         _order(view, pooled),
