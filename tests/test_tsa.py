@@ -17,18 +17,15 @@ from metaall.sequential import required_information_size, trial_sequential_analy
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = Project(ROOT)
-# relapse, all trials, by year (2014, 2018, 2020, 2021), then the undated in spec order
+# relapse, all trials, by year (2014, 2018, 2020), then the undated in spec order
 CHRONOLOGICAL = (
     "NCT01626495_NCT01029366",
     "NCT02435849",
     "ChiCTR1900023957",
-    "Lu-MRD-CART-2021",
     "NCT01044069",
     "NCT02028455",
     "NCT01593696",
-    "ChiCTR-llh-16008711",
     "NCT01865617",
-    "NCT02965092_NCT03366350",
     "NCT02772198",
     "NCT03173417",
 )
@@ -87,13 +84,22 @@ def test_relapse_with_its_declared_parameters_is_the_numeric_tsa_of_its_counts()
         studies=[r.label for r in view.rows],
     )
     same(view, expected)
-    # GRADE's default: RRR 25% at the pooled control-arm risk 164/301, D² = 0 (τ² = 0)
-    assert expected.information_size.control_risk == pytest.approx(164 / 301, rel=1e-15)
-    assert view.tsa.ris == required_information_size(164 / 301, rrr=0.25, d2=0.0).participants
-    assert view.tsa.ris == 423
+    # GRADE's default: RRR 25% at the pooled control-arm risk 135/249, adjusted for the
+    # diversity D² of the REML fit (τ² > 0 since the evidence base of issue 14)
+    assert sum(r.effect.events_c for r in view.rows) == 135
+    assert sum(r.effect.n_c for r in view.rows) == 249
+    assert expected.information_size.control_risk == pytest.approx(135 / 249, rel=1e-15)
+    d2 = view.tsa.diversity
+    assert d2 == pytest.approx(0.07335, abs=1e-5)
+    assert view.tsa.ris == required_information_size(135 / 249, rrr=0.25, d2=d2).participants
+    assert required_information_size(135 / 249, rrr=0.25).participants == 427  # before D²
+    assert view.tsa.ris == 461
+    # crossed at the third look (Zhao et al. 2020): 206 participants, Z -4.36 < -3.16
+    assert view.tsa.decided_at == 2 and view.tsa.accrued[2] == 206
+    assert view.tsa.zval[2] < view.tsa.lower[2] and view.tsa.zval[1] > view.tsa.lower[1]
     assert view.settings == TSASettings(
         rrr=0.25,
-        control_risk=164 / 301,
+        control_risk=135 / 249,
         alpha=0.05,
         beta=0.2,
         side=2,
@@ -112,13 +118,16 @@ def test_relapse_with_its_declared_parameters_is_the_numeric_tsa_of_its_counts()
 def test_undated_trials_come_last_and_the_note_says_which():
     view = tsa_of(result())
     assert view.notes[0] == (
-        "Trials in the order of publication (year; same year: report order); 8 without a "
+        "Trials in the order of publication (year; same year: report order); 6 without a "
         "stated year come last, in report order: Park et al. (NCT01044069), NCT02028455, "
-        "NCT01593696, LuDaopei (ChiCTR-llh-16008711), NCT01865617, Hu et al. "
-        "(NCT02965092/NCT03366350), NCT02772198, NCT03173417."
+        "NCT01593696, NCT01865617, NCT02772198, NCT03173417."
     )
     years = [r.study.year for r in view.rows]
-    assert years[:4] == [2014, 2018, 2020, 2021] and set(years[4:]) == {None}
+    assert years[:3] == [2014, 2018, 2020] and set(years[3:]) == {None}
+    # the undated keep the report (spec) order of the analysis
+    undated = [r.effect.study for r in view.rows[3:]]
+    report = [r.effect.study for r in result().overall.pooled_rows]
+    assert undated == [s for s in report if s in undated]
 
 
 @pytest.mark.parametrize(
@@ -165,10 +174,16 @@ def test_subgroup_view_and_group_of_an_unrestricted_result_agree():
     group = next(g for g in result().groups if g.name == "mrd_neg")
     within = tsa_of(result(), group=group)
     same(within, restricted.tsa)
-    assert restricted.tsa.diversity == pytest.approx(0.2268, abs=1e-4)
+    assert [r.effect.study for r in restricted.rows] == [
+        s for s in CHRONOLOGICAL if s not in ("NCT01626495_NCT01029366", "NCT02772198")
+    ]  # the two MRD-mixed (cr) trials are not in it
+    assert sum(r.effect.events_c for r in restricted.rows) == 126
+    assert sum(r.effect.n_c for r in restricted.rows) == 221
+    assert restricted.tsa.diversity == pytest.approx(0.17866, abs=1e-5)
     assert (
         restricted.tsa.ris
-        == required_information_size(107 / 167, rrr=0.25, d2=restricted.tsa.diversity).participants
+        == required_information_size(126 / 221, rrr=0.25, d2=restricted.tsa.diversity).participants
+        == 472
     )
 
 
@@ -193,7 +208,7 @@ def test_options_override_the_spec_and_an_effect_replaces_the_declared_one():
 
 
 def test_defaults_without_a_declaration_and_benefit_follows_the_effect():
-    res = result("hsct_mrdneg_vs_no_hsct_relapse")  # FE, no tsa: declared
+    res = result("relapse_preemptive")  # FE, no tsa: declared
     assert res.spec.tsa is None
     lower = settings_of(res, TSASettings(rr=0.8))
     assert lower == TSASettings(
@@ -215,11 +230,18 @@ def test_defaults_without_a_declaration_and_benefit_follows_the_effect():
 
 def test_what_cannot_be_monitored_says_why():
     with pytest.raises(ValueError, match="give --rr, --rrr or --or \\(or declare tsa: in its"):
-        tsa_of(result("hsct_mrdneg_vs_no_hsct_relapse"))
+        tsa_of(result("relapse_preemptive"))
     with pytest.raises(ValueError, match="analysis 'os' pools hazard ratios, which carry none"):
         tsa_of(result("os"), TSASettings(rr=0.8))
-    with pytest.raises(ValueError, match="no look: the pooled trials hold less than 1%"):
-        tsa_of(result("relapse", "mrd_pos_before_cart"), TSASettings(rr=0.99))
+    # one trial of 14 participants (Lu et al. 2021: 0/6 vs 4/8, common effect, no D²)
+    ris = required_information_size(4 / 8, rr=0.99).participants
+    assert ris == 313_948
+    with pytest.raises(
+        ValueError,
+        match=r"no look: the pooled trials hold less than 1% of the required information "
+        r"size \(14 of 313,948 participants\)",
+    ):
+        tsa_of(result("relapse_preemptive"), TSASettings(rr=0.99))
 
 
 def test_the_public_api_exports_the_sequential_layer():

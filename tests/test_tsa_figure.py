@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from matplotlib.collections import PolyCollection
 from matplotlib.lines import Line2D
 from PIL import Image
-from test_figures import _overlaps, joined, plain
+from test_figures import _overlaps, joined, plain, svg_texts
 
 from metaall.analysis import Project
 from metaall.analysis.sequential import tsa_of
@@ -33,9 +33,13 @@ PROJECT = Project(ROOT)
 
 
 @functools.cache
-def view(subgroup: str | None = None, **settings):
+def view(subgroup: str | None = None, analysis: str = "relapse", **settings):
     given = TSASettings(**settings) if settings else None
-    return tsa_of(PROJECT.analysis("relapse", subgroup), given)
+    return tsa_of(PROJECT.analysis(analysis, subgroup), given)
+
+
+# relapse_preemptive declares no tsa: (one trial, Lu et al. 2021: 14 participants)
+PREEMPTIVE = {"analysis": "relapse_preemptive", "rrr": 0.25}
 
 
 def lines(fig) -> list[Line2D]:
@@ -87,10 +91,10 @@ def test_text_names_axes_trials_legend_and_gives_the_verdict():
     for words in (
         "Participants accrued",
         "Cumulative Z score",
-        "RIS = 423",
+        "RIS = 461",
         "Favours HSCT",
         "Favours no HSCT",
-        "Cumulative Z-curve (k = 12)",
+        "Cumulative Z-curve (k = 9)",
         "Conventional boundary (α = 0.05, two-sided)",
         "O'Brien-Fleming monitoring boundaries",
         "Futility boundaries (inner wedge)",
@@ -98,23 +102,27 @@ def test_text_names_axes_trials_legend_and_gives_the_verdict():
         "Boundary crossed (benefit)",
         "Firm evidence of benefit (monitoring boundary crossed at Zhao et al. 2020 "
         "(haplo-HSCT after CAR-T)).",
-        "Required information size (RIS): 423 participants to detect a risk ratio of 0.75",
-        "TSA-adjusted RR 0.30 [0.20, 0.45]; conventional 95% CI 0.30 [0.22, 0.41].",
+        "Required information size (RIS): 461 participants to detect a risk ratio of 0.75",
+        "TSA-adjusted RR 0.31 [0.22, 0.45]; conventional 95% CI 0.31 [0.22, 0.44].",
         "Trials: 1 Grupp et al. 2014 (NCT01626495/NCT01029366); 2 ELIANA (NCT02435849); "
-        "3 Zhao et al. 2020",
-        "trials 5–12 state no year and come last, in report order.",
+        "3 Zhao et al. 2020 (haplo-HSCT after CAR-T); 4 Park et al. (NCT01044069); "
+        "5 NCT02028455; 6 NCT01593696; 7 NCT01865617; 8 NCT02772198; 9 NCT03173417.",
+        "trials 4–9 state no year and come last, in report order.",
     ):
         assert words in text, words
     numbers = [t for t in re.findall(r"\b\d+\b", text)]
-    assert all(str(i) in numbers for i in range(1, 13))
+    assert all(str(i) in numbers for i in range(1, 10))
+    # the numbers in words are the TSA's
+    rr, lb, ub = np.exp([v.tsa.estimate[-1], *v.tsa.adjusted_ci])
+    assert v.tsa.ris == 461 and f"TSA-adjusted RR {rr:.2f} [{lb:.2f}, {ub:.2f}];" in text
 
 
 @pytest.mark.parametrize(
     ("style", "z", "ci"),
     [
-        ("revman", "Z", "0.30 [0.20, 0.45]"),
-        ("jama", "z", "0.30 (0.20-0.45)"),
-        ("bmj", "z", "0.30 (0.20 to 0.45)"),
+        ("revman", "Z", "0.31 [0.22, 0.45]"),
+        ("jama", "z", "0.31 (0.22-0.45)"),
+        ("bmj", "z", "0.31 (0.22 to 0.45)"),
     ],
 )
 def test_journal_styles(style, z, ci):
@@ -129,18 +137,28 @@ def test_width_and_no_overlapping_text(width, mm):
     assert _overlaps(fig) == []
 
 
-@pytest.mark.parametrize("subgroup", ["cr", "mrd_neg", "mrd_pos_before_cart"])
-def test_subgroups_draw_without_overlaps_and_say_their_verdict(subgroup):
-    v = view(subgroup)
+@pytest.mark.parametrize(
+    ("subgroup", "options"),
+    [("cr", {}), ("mrd_neg", {}), (None, PREEMPTIVE), ("mrd_pos_before_cart", PREEMPTIVE)],
+)
+def test_subgroups_draw_without_overlaps_and_say_their_verdict(subgroup, options):
+    v = view(subgroup, **options)
     fig = tsa_plot(v, width="single")
     assert _overlaps(fig) == []
     verdict = v.tsa.verdict[0].upper() + v.tsa.verdict[1:]
     assert plain(verdict) in joined(fig)
 
 
-def test_capped_last_look_gives_no_adjusted_interval():
-    text = joined(tsa_plot(view("mrd_pos_before_cart")))
+@pytest.mark.parametrize(("subgroup", "options"), [("cr", {}), (None, PREEMPTIVE)])
+def test_capped_last_look_gives_no_adjusted_interval(subgroup, options):
+    v = view(subgroup, **options)
+    assert v.tsa.boundary_curve()["capped"][-2]  # the last trial's look (before the RIS)
+    text = joined(tsa_plot(v))
     assert "TSA-adjusted RR not informative yet (boundary capped at the last look)" in text
+    assert "TSA-adjusted RR 0." not in text
+    # the words wrap as prose (only an interval is kept on one line)
+    narrow = svg_texts(tsa_plot(v, width="single"))
+    assert any(t.startswith("TSA-adjusted RR not informative") for t in narrow), narrow
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "svg", "png"])
@@ -189,13 +207,8 @@ def test_run_draws_the_tsa_figures_of_specs_that_declare_tsa(tmp_path: Path):
     done = invoke("run", "--out", "out", "--formats", "png", "--dpi", "72", project=tmp_path)
     assert done.exit_code == 0, done.output
     drawn = sorted(p.name for p in (tmp_path / "out").glob("*_tsa.png"))
-    assert drawn == [
-        "relapse_cr_cri_tsa.png",
-        "relapse_cr_tsa.png",
-        "relapse_mrd_neg_tsa.png",
-        "relapse_mrd_pos_before_cart_tsa.png",
-        "relapse_tsa.png",
-    ]
+    # relapse [cr_cri] pools nothing (LuDaopei overlaps NCT03173417, pooled instead): no figure
+    assert drawn == ["relapse_cr_tsa.png", "relapse_mrd_neg_tsa.png", "relapse_tsa.png"]
     expected = tsa_figure_files(PROJECT.analysis("relapse"), FigureSettings(dpi=72), ("png",))[
         "relapse_tsa.png"
     ]
