@@ -33,10 +33,20 @@ from metaall.models import (
     fit_peto,
     subgroups,
 )
+from metaall.sequential import (
+    Boundaries,
+    InformationSize,
+    TSAResult,
+    diversity,
+    required_information_size,
+    sequential_boundaries,
+    trial_sequential_analysis,
+)
 
 __all__ = [
     "BaujatData",
     "BeggResult",
+    "Boundaries",
     "CountsResult",
     "EffectSizes",
     "EggerResult",
@@ -44,13 +54,16 @@ __all__ = [
     "FitResult",
     "HeterogeneityCI",
     "InfluenceResult",
+    "InformationSize",
     "PooledResult",
     "Project",
     "SubgroupResult",
+    "TSAResult",
     "TrimFillResult",
     "__version__",
     "baujat",
     "begg_test",
+    "diversity",
     "effect_sizes",
     "egger_test",
     "fit",
@@ -61,6 +74,9 @@ __all__ = [
     "hr_from_p",
     "influence",
     "peters_test",
+    "required_information_size",
+    "sequential_boundaries",
     "subgroups",
+    "trial_sequential_analysis",
     "trim_and_fill",
 ]

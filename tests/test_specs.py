@@ -18,6 +18,7 @@ from metaall.data import (
     load_specs,
     validate_specs,
 )
+from metaall.data.tsa import TSASettings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = load_extractions(REPO / "extractions")
@@ -25,8 +26,7 @@ VOCABULARY = DATA.vocabulary
 KEYS = (
     "title, comparison, outcome, measure, method, test, level, zero_cells, subgroup_by, "
     "include, favours, arm_labels, order, prediction_interval, control_risks, risk_timepoint, "
-    "tau_prior, mu_prior, "
-    "timepoint, overlap, caution"
+    "tau_prior, mu_prior, timepoint, overlap, caution, tsa"
 )
 FIELDS = "population, design, disease, country, car_target, costim_domain, report"
 MINIMAL = "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: RR\n"
@@ -80,6 +80,14 @@ def test_relapse_spec_is_the_primary_analysis() -> None:
         timepoint=("last follow-up",),
         overlap="primary",
         caution=spec.caution,
+        tsa=TSASettings(
+            rrr=0.25,
+            alpha=0.05,
+            beta=0.2,
+            heterogeneity="d2",
+            spending="obrien-fleming",
+            futility="obrien-fleming",
+        ),
         path=str(REPO / "analyses" / "relapse.yaml"),
     )
     assert spec.caution.startswith("The total pools MRD-negative (mrd_neg) and MRD-mixed")

@@ -4,7 +4,8 @@
   :class:`~metaall.analysis.result.AnalysisResult` (effect sizes, pooled groups, the
   test for subgroup differences, the studies left out and why);
 * :mod:`~metaall.analysis.bias` and :mod:`~metaall.analysis.sensitivity`: small-study
-  tests and sensitivity views of such a result;
+  tests and sensitivity views of such a result; :mod:`~metaall.analysis.sequential`
+  its trial sequential analysis;
 * :mod:`~metaall.analysis.project`: a review folder and its named analyses
   (``metaall.Project``), the Python face of the command line.
 """
@@ -25,6 +26,7 @@ from metaall.analysis.run import (
     run_analysis,
     with_options,
 )
+from metaall.analysis.sequential import SequentialAnalysis, tsa_of
 
 __all__ = [
     "AnalysisResult",
@@ -32,6 +34,7 @@ __all__ = [
     "GroupResult",
     "OverlapAlternative",
     "Project",
+    "SequentialAnalysis",
     "StudyRow",
     "SubgroupTest",
     "UnknownAnalysis",
@@ -39,5 +42,6 @@ __all__ = [
     "overlap_alternatives",
     "overlap_members",
     "run_analysis",
+    "tsa_of",
     "with_options",
 ]

@@ -10,6 +10,7 @@ Med 37:1059; Cochrane Handbook v6.4 §10.4.4).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metaall import methods
@@ -44,17 +45,23 @@ def leave_one_out(result: AnalysisResult) -> tuple[tuple[StudyRow, ...], PooledR
 def cumulative(result: AnalysisResult, by: str = "year") -> tuple[list[StudyRow], PooledResult]:
     """Studies added one at a time, ordered ``by`` year (undated last), weight, effect or
     the spec's order: (the studies in that order, the batch of refits, row i = first i+1)."""
+    rows, model = fitted_rows(result)
+    order = ordered(rows, by)
+    return [rows[i] for i in order], model.cumulative(order)
+
+
+def ordered(rows: Sequence[StudyRow], by: str = "year") -> list[int]:
+    """Indices of ``rows`` ordered ``by`` year (undated last; ties and undated studies
+    keep the order of ``rows``), weight (largest first), effect or as given (spec)."""
     if by not in ORDERS:
         raise ValueError(f"order by one of {', '.join(ORDERS)}, not {by!r}")
-    rows, model = fitted_rows(result)
     keys = {
         "spec": lambda i: i,
         "year": lambda i: (rows[i].study.year is None, rows[i].study.year or 0, i),
         "weight": lambda i: -rows[i].weight,
         "effect": lambda i: rows[i].yi,
     }
-    order = sorted(range(len(rows)), key=keys[by])
-    return [rows[i] for i in order], model.cumulative(order)
+    return sorted(range(len(rows)), key=keys[by])
 
 
 def influence_of(result: AnalysisResult) -> tuple[list[StudyRow], InfluenceResult]:

@@ -22,6 +22,7 @@ from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.figures import COMMANDS as FIGURE_COMMANDS
 from metaall.cli.pool import pool
 from metaall.cli.run import export, run
+from metaall.cli.sequential import tsa
 from metaall.data import DataError
 
 
@@ -87,6 +88,7 @@ for command in (
     export,
     bias,
     sensitivity,
+    tsa,
     methods_,
     sof,
     *FIGURE_COMMANDS,

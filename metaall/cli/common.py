@@ -86,53 +86,64 @@ def stack_options(command, options: list):
 
 def model_options(command):
     """Options that override an analysis spec's model settings."""
+    return stack_options(command, _model_options())
+
+
+def fit_options(command):
+    """:func:`model_options` without those of absolute effects (``--control-risk``,
+    ``--risk-timepoint``), for commands that give ``--control-risk`` another meaning."""
+    return stack_options(command, _model_options(absolute=False))
+
+
+def _model_options(absolute: bool = True) -> list:
     measures = ", ".join(f"{m.name} ({m.label})" for m in methods.MEASURES.values())
-    return stack_options(
-        command,
-        [
-            click.option("--measure", type=Named("measure"), help=f"Effect measure: {measures}."),
-            click.option("--method", type=Named("method"), help=_method_help()),
-            click.option(
-                "--ci",
-                "test",
-                type=Named("test"),
-                help="CI for the pooled effect: z (Wald) or knha (alias hk: Hartung-Knapp).",
-            ),
-            click.option(
-                "--level",
-                type=click.FloatRange(0, 1, min_open=True, max_open=True),
-                help="Confidence level, e.g. 0.95.",
-            ),
-            click.option(
-                "--pi",
-                "prediction",
-                type=click.Choice([*methods.PREDICTION_INTERVALS, "none"], case_sensitive=False),
-                help="Prediction interval: metafor (z, or t(k-1) with knha), higgins "
-                "(t(k-2), Higgins et al. 2009) or none.",
-            ),
-            click.option("--add", type=click.FloatRange(0), help="Continuity correction per cell."),
-            click.option(
-                "--to",
-                type=click.Choice(methods.ZERO_CELL_TARGETS),
-                help="Which tables get the correction: only0, all, if0all, none.",
-            ),
-            click.option(
-                "--drop00/--keep00",
-                default=None,
-                help="Treat tables with no events in either arm as not estimable (drop00).",
-            ),
-            click.option(
-                "--tau-prior",
-                metavar="PRIOR",
-                help="Prior for tau with --method bayes: halfnormal:0.5 (default), "
-                "halfcauchy:S, halft:S:DF, uniform:UPPER, lognormal:M:S (tau²), jeffreys, "
-                "turner:OUTCOME:COMPARISON.",
-            ),
-            click.option(
-                "--mu-prior",
-                metavar="PRIOR",
-                help="Prior for mu with --method bayes: flat (default) or normal:MEAN:SD.",
-            ),
+    options = [
+        click.option("--measure", type=Named("measure"), help=f"Effect measure: {measures}."),
+        click.option("--method", type=Named("method"), help=_method_help()),
+        click.option(
+            "--ci",
+            "test",
+            type=Named("test"),
+            help="CI for the pooled effect: z (Wald) or knha (alias hk: Hartung-Knapp).",
+        ),
+        click.option(
+            "--level",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            help="Confidence level, e.g. 0.95.",
+        ),
+        click.option(
+            "--pi",
+            "prediction",
+            type=click.Choice([*methods.PREDICTION_INTERVALS, "none"], case_sensitive=False),
+            help="Prediction interval: metafor (z, or t(k-1) with knha), higgins "
+            "(t(k-2), Higgins et al. 2009) or none.",
+        ),
+        click.option("--add", type=click.FloatRange(0), help="Continuity correction per cell."),
+        click.option(
+            "--to",
+            type=click.Choice(methods.ZERO_CELL_TARGETS),
+            help="Which tables get the correction: only0, all, if0all, none.",
+        ),
+        click.option(
+            "--drop00/--keep00",
+            default=None,
+            help="Treat tables with no events in either arm as not estimable (drop00).",
+        ),
+        click.option(
+            "--tau-prior",
+            metavar="PRIOR",
+            help="Prior for tau with --method bayes: halfnormal:0.5 (default), "
+            "halfcauchy:S, halft:S:DF, uniform:UPPER, lognormal:M:S (tau²), jeffreys, "
+            "turner:OUTCOME:COMPARISON.",
+        ),
+        click.option(
+            "--mu-prior",
+            metavar="PRIOR",
+            help="Prior for mu with --method bayes: flat (default) or normal:MEAN:SD.",
+        ),
+    ]
+    if absolute:
+        options += [
             click.option(
                 "--control-risk",
                 "control_risks",
@@ -146,8 +157,8 @@ def model_options(command):
                 metavar="TEXT",
                 help="When the control risks apply, e.g. '2 years' (hazard ratios).",
             ),
-        ],
-    )
+        ]
+    return options
 
 
 def _risks(ctx, param, value: str | None) -> tuple[float, ...] | None:

@@ -19,6 +19,7 @@ from metaall.cli.common import (
     chosen,
     data_option,
     figure_options,
+    fit_options,
     model_options,
     one_of,
     pass_project,
@@ -26,6 +27,7 @@ from metaall.cli.common import (
     subgroup_option,
     usage_errors,
 )
+from metaall.cli.sequential import tsa_options, tsa_settings
 from metaall.data import load_extractions
 from metaall.data.specs import ORDERS
 from metaall.data.writing import UnsafeTarget
@@ -267,4 +269,34 @@ def posterior(project, analysis, subgroup, data_file, output, overwrite, **optio
     _save(lambda: posterior_plot(result, look), output, look.dpi, overwrite)
 
 
-COMMANDS = (forest, funnel, sensitivity_plot, rob_plot, posterior)
+@click.command("tsa-plot")
+@click.argument("analysis", required=False)
+@subgroup_option
+@data_option
+@tsa_options
+@_output_options
+@figure_options("double")
+@fit_options
+@pass_project
+def tsa_plot(project, analysis, subgroup, data_file, output, overwrite, **options):
+    """Trial sequential analysis figure of ANALYSIS: the cumulative Z-curve against
+    the participants accrued, the conventional and monitoring (and futility)
+    boundaries, the required information size and the verdict; the parameters of
+    'metaall tsa'.
+
+    \b
+    Examples:
+      metaall tsa-plot relapse -o relapse_tsa.pdf
+      metaall tsa-plot relapse --subgroup mrd_neg --rr 0.8 --width single -o tsa.png
+      metaall tsa-plot relapse --futility obrien-fleming --style bmj -o tsa.svg
+    """
+    from metaall.analysis.sequential import tsa_of
+    from metaall.figures.tsa import tsa_plot as draw
+
+    given = tsa_settings(options)
+    look = settings_from(options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
+    _save(lambda: draw(tsa_of(result, given), look), output, look.dpi, overwrite)
+
+
+COMMANDS = (forest, funnel, sensitivity_plot, rob_plot, posterior, tsa_plot)

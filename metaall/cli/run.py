@@ -35,6 +35,7 @@ from metaall.data.writing import UnsafeTarget
 from metaall.figures.settings import FORMATS, FigureSettings
 from metaall.reports.changes import summary
 from metaall.reports.outputs import DamagedManifest, table_files, write_outputs
+from metaall.reports.sequential import tsa_files
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 WATCH_INTERVAL = 0.2  # seconds between a worker's looks at its parent
@@ -62,9 +63,11 @@ def _formats(value: str) -> tuple[str, ...]:
 def _figures_of(job: tuple) -> dict[str, bytes]:
     """Figures of one analysis result (run in a worker process)."""
     from metaall.figures.export import figure_files  # matplotlib: only when drawing
+    from metaall.figures.tsa import tsa_figure_files
 
     result, settings, formats = job
-    return figure_files(result, settings, formats, funnel=result.restricted_to is None)
+    drawn = figure_files(result, settings, formats, funnel=result.restricted_to is None)
+    return drawn | tsa_figure_files(result, settings, formats)
 
 
 def _watch(parent: int) -> None:
@@ -130,7 +133,7 @@ def write_everything(
             if result.overall.fit is None:
                 skipped.append(spec.name + (f" [{subgroup}]" if subgroup else ""))
                 continue
-            files |= table_files(result)
+            files |= table_files(result) | tsa_files(result)
             if figures is not None:
                 jobs.append((result, *figures))
     if jobs:

@@ -28,6 +28,7 @@ from metaall.data import timepoints
 from metaall.data.csvfile import control_character, open_regular
 from metaall.data.errors import DataError
 from metaall.data.model import REPORTS, Effect, Extractions, Vocabulary
+from metaall.data.tsa import TSASettings, read_tsa
 from metaall.methods import (
     DEFAULT_METHOD,
     DEFAULT_MU_PRIOR,
@@ -79,6 +80,7 @@ _KEYS = (
     "timepoint",
     "overlap",
     "caution",
+    "tsa",
 )
 _REQUIRED = ("comparison", "outcome", "measure")
 MAX_SPEC_BYTES = 2**20
@@ -130,6 +132,8 @@ class AnalysisSpec:
     """Which study of an overlap group is pooled (a key of OVERLAP_RULES)."""
     caution: str = ""
     """A caution that reports print with the total of all subgroups."""
+    tsa: TSASettings | None = None
+    """Trial sequential analysis parameters (:mod:`metaall.data.tsa`), None: not declared."""
     path: str = ""
 
     @property
@@ -400,6 +404,7 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
         timepoint=_timepoints(spec, data["timepoint"]) if "timepoint" in data else (),
         overlap=spec.choice("overlap", data.get("overlap", default.overlap), tuple(OVERLAP_RULES)),
         caution=spec.text("caution", data["caution"]) if "caution" in data else "",
+        tsa=read_tsa(spec, data["tsa"]) if "tsa" in data else None,
         path=str(path),
     )
 
