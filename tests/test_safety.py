@@ -156,7 +156,7 @@ def test_alias_bomb_is_one_line_in_well_under_a_second(project, command):
     result = invoke(project, *command)
     assert time.perf_counter() - start < 1.0
     assert result.exit_code == 1
-    expected = "bomb.yaml:1: yaml: anchors and aliases (& and *) are not allowed in specs"
+    expected = "bomb.yaml:1: yaml: anchors and aliases (& and *) are not allowed in a spec"
     assert expected in result.output and len(result.output.strip().splitlines()) <= 2
     assert b"NCT99999999" not in (project / "extractions" / "effects.csv").read_bytes()
 

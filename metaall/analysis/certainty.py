@@ -31,9 +31,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from metaall.analysis.result import AnalysisResult, GroupResult
+from metaall.data.grade import GRADE_DOMAINS, GRADE_LEVELS
 
-DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
-LEVELS = ("not serious", "serious", "very serious")
+DOMAINS = GRADE_DOMAINS
+LEVELS = GRADE_LEVELS
 CERTAINTY = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
 ROBINS_TO_GRADE = {

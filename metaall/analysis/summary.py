@@ -16,6 +16,8 @@ from metaall.analysis.certainty import Certainty, certainty
 from metaall.analysis.project import Project
 from metaall.analysis.result import AnalysisResult, GroupResult
 from metaall.analysis.run import run_analysis
+from metaall.data.errors import DataError
+from metaall.data.grade import GRADE_FILE, load_judgements
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,14 @@ def findings(
 ) -> list[Finding]:
     """The findings of ``outcomes`` (``ANALYSIS`` or ``ANALYSIS:SUBGROUP``; default: every
     analysis with a pooled estimate); ``judgements`` maps an outcome's name to the
-    reviewer's domain judgements (``grade.yaml``)."""
+    reviewer's domain judgements (default: the project's ``grade.yaml``)."""
     data, specs = project.load()
+    if judgements is None:
+        judgements = load_judgements(project.root / GRADE_FILE)
+    for name in judgements:
+        analysis = name.partition(":")[0]
+        if analysis not in specs:
+            raise DataError(project.root / GRADE_FILE, 0, name, f"no analysis '{analysis}'")
     names = list(outcomes) or list(specs)
     out = []
     for name in names:

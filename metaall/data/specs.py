@@ -21,14 +21,12 @@ from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
 from metaall import methods
 from metaall.data import timepoints
-from metaall.data.csvfile import control_character, open_regular
 from metaall.data.errors import DataError
 from metaall.data.model import REPORTS, Effect, Extractions, Vocabulary
 from metaall.data.tsa import TSASettings, read_tsa
+from metaall.data.yamlfile import YamlFile
 from metaall.methods import (
     DEFAULT_METHOD,
     DEFAULT_MU_PRIOR,
@@ -83,7 +81,6 @@ _KEYS = (
     "tsa",
 )
 _REQUIRED = ("comparison", "outcome", "measure")
-MAX_SPEC_BYTES = 2**20
 _ZERO_KEYS = ("add", "to", "drop00")
 
 
@@ -152,134 +149,7 @@ class AnalysisSpec:
         return data.select(self.comparison, self.outcome, self.include)
 
 
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: faster
-
-
-def _read_spec(path: Path) -> str:
-    """The text of a spec: a regular UTF-8 file of at most :data:`MAX_SPEC_BYTES`."""
-    where = str(path)
-    with open_regular(where) as handle:
-        raw = handle.read(MAX_SPEC_BYTES + 1)
-    if len(raw) > MAX_SPEC_BYTES:
-        raise DataError(where, 0, "file", f"larger than {MAX_SPEC_BYTES // 1024} KiB; not a spec")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(where, 0, "file", f"cannot read: {exc}") from None
-
-
-def _refuse_aliases(path: str, text: str) -> None:
-    """Refuse anchors and aliases (found in one linear pass over the parse events)."""
-    for event in yaml.parse(text, Loader=_SafeLoader):
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise DataError(
-                path,
-                event.start_mark.line + 1,
-                "yaml",
-                "anchors and aliases (& and *) are not allowed in specs; write the values out",
-            )
-
-
-class _Spec:
-    """A YAML spec file with the line of every key, and the checks that use them."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-        self.lines: dict[str, int] = {}
-        text = _read_spec(path)
-        loader = _SafeLoader(text)
-        try:
-            if "&" in text or "*" in text:
-                _refuse_aliases(self.path, text)
-            node = loader.get_single_node()
-            self.data = loader.construct_document(node) if node is not None else None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 0
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise DataError(self.path, line, "yaml", f"not valid YAML: {problem}") from None
-        if not isinstance(node, yaml.MappingNode) or not isinstance(self.data, dict):
-            raise DataError(self.path, 1, "spec", "expected a mapping of keys (key: value)")
-        self._index(node, "")
-        self._printable(self.data, "")
-
-    def _printable(self, value: object, key: str) -> None:
-        """Refuse control characters in any key or text (they reach terminals and SVG)."""
-        items = (
-            value.items()
-            if isinstance(value, dict)
-            else enumerate(value)
-            if isinstance(value, list)
-            else ()
-        )
-        for name, item in items:
-            inner = f"{key}.{name}" if key and isinstance(value, dict) else key or str(name)
-            if isinstance(name, str) and (problem := control_character(name)):
-                raise self.error(key or "spec", problem)
-            if isinstance(item, str) and (problem := control_character(item)):
-                raise self.error(inner, problem)
-            self._printable(item, inner)
-
-    def _index(self, node: yaml.MappingNode, prefix: str) -> None:
-        for key_node, value_node in node.value:
-            key = f"{prefix}{key_node.value}"
-            if key in self.lines:
-                raise DataError(self.path, key_node.start_mark.line + 1, key, "duplicate key")
-            self.lines[key] = key_node.start_mark.line + 1
-            if isinstance(value_node, yaml.MappingNode):
-                self._index(value_node, f"{key}.")
-
-    def error(self, key: str, message: str) -> DataError:
-        parent = key.rsplit(".", 1)[0]
-        return DataError(self.path, self.lines.get(key, self.lines.get(parent, 0)), key, message)
-
-    def named(self, key: str, value: object, kind: str) -> str:
-        """The canonical name of a measure, method or test (see metaall.methods)."""
-        try:
-            return methods.lookup(kind, value).name
-        except ValueError as exc:
-            raise self.error(key, str(exc)) from None
-
-    def choice(self, key: str, value: object, allowed: tuple[str, ...]) -> str:
-        if value not in allowed:
-            raise self.error(key, f"'{value}' is not one of: {', '.join(allowed)}")
-        return str(value)
-
-    def tag(self, key: str, value: object, vocabulary: Vocabulary, tag_field: str) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.error(key, "expected a tag (text)")
-        if not vocabulary.has(tag_field, value):
-            allowed = ", ".join(vocabulary.allowed(tag_field)) or "none defined"
-            raise self.error(key, f"unknown {tag_field} tag '{value}'; allowed: {allowed}")
-        return value
-
-    def text(self, key: str, value: object) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, "expected non-empty text")
-        if problem := control_character(value.strip()):
-            raise self.error(key, problem)
-        return value.strip()
-
-    def flag(self, key: str, value: object) -> bool:
-        if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, got {value!r}")
-        return value
-
-    def number(self, key: str, value: object, low: float, high: float, closed: bool) -> float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if ok and math.isfinite(value) and (low <= value <= high if closed else low < value < high):
-            return float(value)
-        bounds = f"[{low:g}, {high:g}]" if closed else f"({low:g}, {high:g})"
-        raise self.error(key, f"expected a number in {bounds}, got {value!r}")
-
-    def pair(self, key: str, value: object) -> tuple[str, str]:
-        if not isinstance(value, list) or len(value) != 2:
-            raise self.error(key, "expected a list of two labels, e.g. [Favours A, Favours B]")
-        first, second = (self.text(key, item) for item in value)
-        return first, second
-
-
-def _zero_cells(spec: _Spec, value: object) -> ZeroCells:
+def _zero_cells(spec: YamlFile, value: object) -> ZeroCells:
     if not isinstance(value, dict):
         raise spec.error("zero_cells", "expected a mapping with add, to, drop00")
     for key in value:
@@ -293,7 +163,7 @@ def _zero_cells(spec: _Spec, value: object) -> ZeroCells:
     )
 
 
-def _include(spec: _Spec, value: object, vocabulary: Vocabulary) -> dict[str, tuple[str, ...]]:
+def _include(spec: YamlFile, value: object, vocabulary: Vocabulary) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
         raise spec.error("include", "expected a mapping field: [allowed values]")
     include: dict[str, tuple[str, ...]] = {}
@@ -311,21 +181,21 @@ def _include(spec: _Spec, value: object, vocabulary: Vocabulary) -> dict[str, tu
     return include
 
 
-def _prediction(spec: _Spec, value: object) -> str | None:
+def _prediction(spec: YamlFile, value: object) -> str | None:
     """``true`` (metafor's interval), ``false`` (none) or the name of an interval."""
     if isinstance(value, bool):
         return DEFAULT_PREDICTION if value else None
     return spec.named("prediction_interval", value, "prediction interval")
 
 
-def _risks(spec: _Spec, value: object) -> tuple[float, ...]:
+def _risks(spec: YamlFile, value: object) -> tuple[float, ...]:
     """A list of proportions in (0, 1)."""
     if not isinstance(value, list):
         raise spec.error("control_risks", "expected a list of risks, e.g. [0.3, 0.5]")
     return tuple(spec.number("control_risks", item, 0, 1, False) for item in value)
 
 
-def _prior(spec: _Spec, key: str, data: dict, default: str) -> str:
+def _prior(spec: YamlFile, key: str, data: dict, default: str) -> str:
     """A prior in text form, checked by parsing it (metaall.models.priors)."""
     if key not in data:
         return default
@@ -337,7 +207,7 @@ def _prior(spec: _Spec, key: str, data: dict, default: str) -> str:
     return text
 
 
-def _timepoints(spec: _Spec, value: object) -> tuple[str, ...]:
+def _timepoints(spec: YamlFile, value: object) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
         raise spec.error("timepoint", "expected a time point or a list of them, e.g. [2 years]")
@@ -356,7 +226,7 @@ def _timepoints(spec: _Spec, value: object) -> tuple[str, ...]:
 
 
 def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
-    spec = _Spec(path)
+    spec = YamlFile(path)
     data = spec.data
     for key in data:
         if key not in _KEYS:

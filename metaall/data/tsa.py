@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from metaall.data.specs import _Spec
+    from metaall.data.yamlfile import YamlFile
 
 EFFECT_KEYS = {"rr": "rr", "rrr": "rrr", "or": "odds_ratio"}
 """Spec key -> field of the anticipated effect."""
@@ -101,14 +101,14 @@ def spending_name(value: object, what: str) -> str:
     return check_spending(str(value), what)
 
 
-def _ratio(spec: _Spec, key: str, value: object) -> float:
+def _ratio(spec: YamlFile, key: str, value: object) -> float:
     number = spec.number(key, value, 0, math.inf, False)
     if number == 1:
         raise spec.error(key, "a ratio of 1 is no effect: no information size exists")
     return number
 
 
-def _futility(spec: _Spec, value: object) -> str:
+def _futility(spec: YamlFile, value: object) -> str:
     if value in (None, False) or str(value).lower() == NO_FUTILITY:
         return NO_FUTILITY
     try:
@@ -117,7 +117,7 @@ def _futility(spec: _Spec, value: object) -> str:
         raise spec.error("tsa.futility", f"{exc} (or none)") from None
 
 
-def read_tsa(spec: _Spec, value: object) -> TSASettings:
+def read_tsa(spec: YamlFile, value: object) -> TSASettings:
     """The ``tsa:`` mapping of a spec, every key checked (module docstring)."""
     if not isinstance(value, dict):
         raise spec.error("tsa", f"expected a mapping of {', '.join(TSA_KEYS)}")
