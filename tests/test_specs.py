@@ -267,10 +267,11 @@ def test_spec_error(tmp_path: Path, extra: str, line: int, key: str, message: st
             + ", ".join(VOCABULARY.allowed("comparison")),
         ),
         (
-            "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: SMD\n",
+            "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: SMR\n",
             3,
             "measure",
-            "unknown measure 'SMD'; use one of RR, OR, RD, HR",
+            "unknown measure 'SMR'; use one of RR, OR, RD, HR, PR, PLN, PLO, PAS, PFT, MD, SMD, "
+            "ROM, GEN, GENR",
         ),
         (
             "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: HR\nmethod: MH\n",

@@ -4,7 +4,8 @@
 
 * ``vocabulary.csv`` (``field,tag,description``): every allowed tag;
 * ``studies.csv``: one row per study;
-* ``effects.csv``: one row per effect of one study, 2×2 counts or a hazard ratio;
+* ``effects.csv``: one row per effect of one study: 2×2 counts, a hazard ratio, a
+  single-arm proportion, means per arm or a generic effect;
 * ``risk_of_bias.csv`` (optional): ROBINS-I judgements per study and domain
   (:mod:`metaall.data.risk_of_bias`).
 
@@ -40,7 +41,7 @@ from metaall.data.model import (
     Vocabulary,
 )
 from metaall.data.risk_of_bias import RISK_OF_BIAS_FILE, load_risk_of_bias
-from metaall.data.rows import RowReader, check_numbers
+from metaall.data.rows import RowReader, check_numbers, kind_cells
 
 VOCABULARY_FILE = "vocabulary.csv"
 STUDIES_FILE = "studies.csv"
@@ -183,6 +184,7 @@ def _effect(row: RowReader, vocabulary: Vocabulary, studies: Mapping[str, Study]
         source_row=row.text("source_row", required=True),
         derivation=row.text("derivation"),
         note=row.text("note"),
+        **kind_cells(row),
         path=row.path,
         line=row.record.line,
     )
