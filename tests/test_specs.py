@@ -26,7 +26,7 @@ VOCABULARY = DATA.vocabulary
 KEYS = (
     "title, comparison, outcome, measure, method, test, level, zero_cells, subgroup_by, "
     "include, favours, arm_labels, order, prediction_interval, control_risks, risk_timepoint, "
-    "tau_prior, mu_prior, timepoint, overlap, caution, tsa"
+    "tau_prior, mu_prior, timepoint, overlap, caution, tsa, mods, permutations"
 )
 FIELDS = "population, design, disease, country, car_target, costim_domain, report"
 MINIMAL = "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: RR\n"
@@ -218,8 +218,8 @@ CASES = [
         "timepoint: [2 yrs]\n",
         4,
         "timepoint",
-        "expected a time point like '2 years', '6 months', '100 days', 'last follow-up' or "
-        "'after induction', got '2 yrs'",
+        "expected a time point like '2 years', '6 months', '100 days', 'last follow-up', "
+        "'after induction' or 'best response', got '2 yrs'",
     ),
     ("timepoint: [2 years, 2 year]\n", 4, "timepoint", "'2 year' is listed twice"),
     ("timepoint: []\n", 4, "timepoint", "expected a time point or a list of them, e.g. [2 years]"),
@@ -347,7 +347,7 @@ def test_check_against_data(tmp_path: Path) -> None:
     specs = load_specs(tmp_path, VOCABULARY)
     problems = [str(err) for err in check_specs_against(specs, DATA)]
     assert problems == [
-        f"{no_counts}:0: measure: no counts effect for hsct_vs_no_hsct_after_cart / efs",
+        f"{no_counts}:0: measure: no 2×2 counts for hsct_vs_no_hsct_after_cart / efs",
         f"{unknown}:0: include.study: unknown study 'NCT00000000'",
-        f"{unknown}:0: measure: no counts effect for hsct_vs_no_hsct_after_cart / relapse",
+        f"{unknown}:0: measure: no 2×2 counts for hsct_vs_no_hsct_after_cart / relapse",
     ]
