@@ -251,10 +251,10 @@ def absolute_lines(result: AnalysisResult, group: GroupResult) -> list[str]:
 
 
 def effect_heading(result: AnalysisResult) -> str:
-    """The effect column's heading: ``RR [95% CI]``, ``Proportion, % [95% CI]``."""
+    """The effect column's heading: ``RR [95% CI]``, ``Proportion (%) [95% CI]``."""
     spec = result.spec
     interval = f"{spec.level:.0%} {methods.method(spec.method).interval}"
-    name = "Proportion, %" if result.proportion else spec.measure
+    name = "Proportion (%)" if result.proportion else spec.measure
     return f"{name} [{interval}]"
 
 
