@@ -115,7 +115,13 @@ def funnel_plot(
     display = np.exp if result.ratio else (lambda value: value)
     z = float(dist.norm_quantile(0.5 + spec.level / 2))
     pooled = _unbroken(chosen.ci(display(fit.estimate), display(fit.ci_lb), display(fit.ci_ub)))
-    notes = [f"Pooled estimate ({fit.model.replace('tau²', chosen.tau)}): {spec.measure} {pooled}."]
+    if result.proportion:  # the axis is the analysis scale; the note gives the percent
+        est, lo, hi = (num(result.display(x), 1) for x in (fit.estimate, fit.ci_lb, fit.ci_ub))
+        shown = chosen.interval.format(lo=lo, hi=hi)
+        pooled = "proportion " + _unbroken(f"{est}% {shown}")
+    else:
+        pooled = f"{spec.measure} {pooled}"
+    notes = [f"Pooled estimate ({fit.model.replace('tau²', chosen.tau)}): {pooled}."]
     if len(rows) < MIN_STUDIES_ADVISED:
         notes.append(
             f"Caution: {len(rows)} {'study' if len(rows) == 1 else 'studies'}; with fewer than "
