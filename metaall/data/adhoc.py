@@ -36,7 +36,7 @@ from metaall.data.model import (
     Vocabulary,
 )
 from metaall.data.rows import RowReader, check_numbers, kind_cells
-from metaall.data.specs import AnalysisSpec, default_zero_cells
+from metaall.data.specs import SINGLE_ARM, AnalysisSpec, default_zero_cells
 
 DEFAULT_MEASURES = {
     methods.COUNTS: "RR",
@@ -49,8 +49,6 @@ DEFAULT_MEASURES = {
 for generic ratios)."""
 OPTIONAL = ("label", "year", "group", *COUNT_FIELDS, *HR_FIELDS, *NEW_KIND_COLUMNS)
 ADHOC = "adhoc"
-SINGLE_ARM = ("All patients", "")
-"""The arm label of single-arm proportions (there is no comparator)."""
 HEADERS = (
     "events_t,n_t,events_c,n_c; hr,hr_lower,hr_upper; events,n; "
     "mean_t,sd_t,n_t,mean_c,sd_c,n_c; or effect,se (or effect_lower,effect_upper),effect_scale"

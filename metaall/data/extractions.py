@@ -42,6 +42,7 @@ from metaall.data.model import (
 )
 from metaall.data.risk_of_bias import RISK_OF_BIAS_FILE, load_risk_of_bias
 from metaall.data.rows import RowReader, check_numbers, kind_cells
+from metaall.methods import PROPORTIONS
 
 VOCABULARY_FILE = "vocabulary.csv"
 STUDIES_FILE = "studies.csv"
@@ -164,7 +165,7 @@ def _effect(row: RowReader, vocabulary: Vocabulary, studies: Mapping[str, Study]
         outcome=row.tag("outcome", vocabulary),
         population=row.tag("population", vocabulary),
         arm_t=row.text("arm_t", required=True),
-        arm_c=row.text("arm_c", required=True),
+        arm_c=row.text("arm_c"),
         **{name: row.integer(name) for name in COUNT_FIELDS},
         hr=row.number("hr"),
         hr_lower=row.number("hr_lower"),
@@ -189,7 +190,17 @@ def _effect(row: RowReader, vocabulary: Vocabulary, studies: Mapping[str, Study]
         line=row.record.line,
     )
     check_numbers(row, effect)
+    _comparator(row, effect)
     return effect
+
+
+def _comparator(row: RowReader, effect: Effect) -> None:
+    """Two-arm evidence names its comparator arm; a single-arm proportion has none."""
+    single = effect.kind == PROPORTIONS and len(effect.kinds) == 1
+    if single and effect.arm_c:
+        row.fail("arm_c", "a single-arm proportion has no comparator arm: leave arm_c blank")
+    elif not single and not effect.arm_c:
+        row.fail("arm_c", "required, but empty")
 
 
 def _effects(

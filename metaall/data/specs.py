@@ -56,6 +56,8 @@ MODERATORS = (*NUMERIC_MODERATORS, *SELECTABLE_FIELDS[1:], "timepoint", "group")
 subgroup, by the spec's ``subgroup_by``, e.g. an ad-hoc file's ``group`` column); all
 but the numeric ones are categorical, entered as 0/1 columns against a reference
 level."""
+SINGLE_ARM = ("All patients", "")
+"""The arm labels of single-arm proportions without ``arm_labels`` (no comparator)."""
 DEFAULT_SEED = 1
 """The seed of random permutation tests (reports are the same on every run)."""
 OVERLAP_RULES = {
@@ -263,6 +265,19 @@ def _mods(spec: YamlFile, value: object, method: str) -> tuple[str, ...]:
     return tuple(chosen)
 
 
+def _arm_labels(spec: YamlFile, data: dict, measure: str) -> tuple[str, str]:
+    """The two arms' labels; a single-arm proportion has one (``[CD19 CAR-T]``)."""
+    single = methods.measure(measure).data == methods.PROPORTIONS
+    if "arm_labels" not in data:
+        return SINGLE_ARM if single else AnalysisSpec.arm_labels
+    value = data["arm_labels"]
+    if single:
+        if not isinstance(value, list) or len(value) != 1:
+            raise spec.error("arm_labels", "a single-arm proportion has one arm: [label]")
+        return spec.text("arm_labels", value[0]), ""
+    return spec.pair("arm_labels", value)
+
+
 def _permutations(spec: YamlFile, value: object, mods: tuple[str, ...]) -> int:
     if not mods:
         raise spec.error("permutations", "a permutation test needs mods (the moderators)")
@@ -326,11 +341,7 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
         subgroup_by=subgroup_by,
         include=MappingProxyType(_include(spec, data.get("include", {}), vocabulary)),
         favours=spec.pair("favours", data["favours"]) if "favours" in data else default.favours,
-        arm_labels=(
-            spec.pair("arm_labels", data["arm_labels"])
-            if "arm_labels" in data
-            else default.arm_labels
-        ),
+        arm_labels=_arm_labels(spec, data, measure),
         order=spec.choice("order", data.get("order", default.order), ORDERS),
         prediction_interval=_prediction(spec, data.get("prediction_interval", True)),
         control_risks=_risks(spec, data.get("control_risks", [])),
