@@ -21,7 +21,15 @@ from metaall.diagnostics import (
     peters_test,
     trim_and_fill,
 )
-from metaall.effects import EffectSizes, effect_sizes, hr_from_ci, hr_from_p
+from metaall.effects import (
+    EffectSizes,
+    back_transform,
+    effect_sizes,
+    generic_effects,
+    hr_from_ci,
+    hr_from_p,
+    mean_sd_from_median,
+)
 from metaall.models import (
     CountsResult,
     FitResult,
@@ -33,6 +41,8 @@ from metaall.models import (
     fit_peto,
     subgroups,
 )
+from metaall.models.metareg import MetaRegressionResult, dummy_columns, meta_regression
+from metaall.models.permutation import PermutationResult, permutation_test
 from metaall.sequential import (
     Boundaries,
     InformationSize,
@@ -55,24 +65,32 @@ __all__ = [
     "HeterogeneityCI",
     "InfluenceResult",
     "InformationSize",
+    "MetaRegressionResult",
+    "PermutationResult",
     "PooledResult",
     "Project",
     "SubgroupResult",
     "TSAResult",
     "TrimFillResult",
     "__version__",
+    "back_transform",
     "baujat",
     "begg_test",
     "diversity",
+    "dummy_columns",
     "effect_sizes",
     "egger_test",
     "fit",
     "fit_mh",
     "fit_peto",
+    "generic_effects",
     "harbord_test",
     "hr_from_ci",
     "hr_from_p",
     "influence",
+    "mean_sd_from_median",
+    "meta_regression",
+    "permutation_test",
     "peters_test",
     "required_information_size",
     "sequential_boundaries",

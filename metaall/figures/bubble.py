@@ -120,7 +120,7 @@ def bubble_plot(
         clip_on=False,
     )
     if labels:
-        chart.label_points(x, y, [r.label for r in pooled])
+        chart.label_points(x, y, [r.label for r in pooled], radii=diameter / 2)
     slope = 1  # the moderator's coefficient (after the intercept)
     level = f"{fit.level:.0%} CI"
     stat = "t" if fit.test == "knha" else "z"
