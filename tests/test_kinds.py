@@ -760,3 +760,60 @@ def test_rate_analyses_pool_what_evidence_md_says():
         "NCT02735291",
         "NCT02315612",
     }
+
+
+def test_pool_of_rates_with_meta_regression_loads_no_scipy_pandas_or_matplotlib():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, contextlib\n"
+        "from metaall.cli import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    cli.main(['-C', {str(ROOT)!r}, 'pool', 'cart_cr_cri'], standalone_mode=False)\n"
+        "assert 'Permutation p' in out.getvalue()\n"
+        "print(sorted(m for m in ('scipy', 'pandas', 'matplotlib') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_mods_none_pools_without_the_specs_meta_regression():
+    doc = pooled_json("cart_cr_cri", "--mods", "none", "--method", "bayes")
+    assert "meta_regression" not in doc and doc["method"] == "bayes"
+    bad = invoke("pool", "cart_cr_cri", "--method", "bayes")
+    assert bad.exit_code == 2 and "'--mods none' pools without it" in bad.output
+
+
+def test_records_csv_flattens_the_back_transformed_proportions():
+    import csv
+    import io
+
+    rows = list(
+        csv.DictReader(io.StringIO(invoke("pool", "cart_cr_cri", "--format", "records").output))
+    )
+    overall = next(r for r in rows if r["row"] == "overall")
+    assert float(overall["proportion_estimate"]) == pytest.approx(
+        REF["cart_cr_cri"]["overall"]["proportion"][0], rel=1e-6
+    )
+    park = next(r for r in rows if r["study"] == "NCT01044069")
+    assert float(park["proportion_estimate"]) == pytest.approx(44 / 53, rel=1e-12)
+
+
+def test_html_table_carries_the_coefficient_table():
+    from metaall.reports.html import table_html
+    from metaall.reports.table import result_table
+
+    result = metaall.Project(ROOT).analysis("cart_cr_cri")
+    html = table_html(result_table(result))
+    assert '<table class="regression"><caption>Meta-regression on costim_domain' in html
+    assert "<td>costim_domainCD28</td><td>-0.4635</td>" in html
+
+
+def test_forest_of_generic_ratios_structure(tmp_path):
+    data, spec = load_adhoc(write(tmp_path, "generic.csv", GENERIC))
+    panel = _panel(run_analysis(spec, data))
+    assert [c.header for c in panel.left[1:3]] == ["log[Generic Ratio]", "SE"]
+    assert panel.scale.log and panel.scale.null == 1.0
+    first = panel.rows[0].cells
+    assert first["log"] == "\u22120.5108" and first["effect"] == "0.60 [0.30, 1.20]"

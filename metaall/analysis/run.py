@@ -108,6 +108,8 @@ def with_options(
         permutations=spec.permutations if permutations is None else permutations,
         seed=spec.seed if seed is None else seed,
     )
+    if not new.mods and permutations is None:  # no moderators: no permutation test either
+        new = replace(new, permutations=None)
     if new.data_kind != spec.data_kind:
         raise ValueError(
             f"measure {new.measure} needs {new.data_kind} data, but analysis "
@@ -142,7 +144,10 @@ def check_moderators(spec: AnalysisSpec) -> None:
         try:
             methods.inverse_variance(spec.method)
         except ValueError as exc:
-            raise ValueError(f"a meta-regression needs an inverse-variance model: {exc}") from None
+            raise ValueError(
+                f"a meta-regression needs an inverse-variance model ('--mods none' pools "
+                f"without it): {exc}"
+            ) from None
     if spec.permutations is not None:
         if not spec.mods:
             raise ValueError("a permutation test needs moderators (--mods)")

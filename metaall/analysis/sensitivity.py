@@ -123,7 +123,7 @@ def model_comparison(
     out = []
     for label, changes in _alternatives(spec):
         try:
-            variant = with_options(spec, **changes)
+            variant = with_options(spec, mods=(), **changes)  # the pooled effect only
             out.append(ModelRun(label, variant, run_analysis(variant, data, subgroup)))
         except ValueError as exc:
             out.append(ModelRun(label, spec, None, str(exc)))

@@ -176,6 +176,8 @@ def _risks(ctx, param, value: str | None) -> tuple[float, ...] | None:
 def _moderators(ctx, param, value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
+    if value.strip().lower() == "none":
+        return ()
     names = tuple(v.strip() for v in value.split(",") if v.strip())
     unknown = [n for n in names if n not in MODERATORS]
     if unknown or not names:
@@ -199,7 +201,8 @@ def regression_options(command):
                 help="Meta-regression on study or effect fields: year (numeric), or "
                 "categorical ones (population, design, disease, country, car_target, "
                 "costim_domain, report, timepoint, group: the subgroup); the reference level "
-                "is the first in sorted order. Overrides the spec's mods.",
+                "is the first in sorted order. Overrides the spec's mods; 'none' for no "
+                "meta-regression.",
             ),
             click.option(
                 "--permutations",

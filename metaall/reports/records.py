@@ -313,16 +313,32 @@ def analysis_record(result: AnalysisResult) -> dict:
     return record
 
 
+def _flat(record: dict) -> dict:
+    """A record with its nested mappings as prefixed columns (``proportion_estimate``)."""
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out |= {f"{key}_{inner}": v for inner, v in value.items()}
+        else:
+            out[key] = value
+    return out
+
+
 def table_rows(result: AnalysisResult) -> list[dict]:
     """One flat row per study and per pooled line (subgroups, overall): CSV/Markdown."""
     kind = result.spec.data_kind
     rows: list[dict] = []
 
     def pooled_line(group: GroupResult, kind: str) -> dict:
-        return {"row": kind, "study": "", "group": group.name, **(pooled_record(group.fit) or {})}
+        record = group_pooled_record(group, result) if result.proportion else None
+        proportion = (
+            {"proportion": record["proportion"]} if record and "proportion" in record else {}
+        )
+        pooled = pooled_record(group.fit) or {}
+        return {"row": kind, "study": "", "group": group.name, **pooled, **_flat(proportion)}
 
     for group in result.groups or (result.overall,):
-        rows += [{"row": "study", **study_record(r, kind, result)} for r in group.rows]
+        rows += [{"row": "study", **_flat(study_record(r, kind, result))} for r in group.rows]
         rows.append(pooled_line(group, "subgroup" if result.groups else "overall"))
     if result.groups:
         rows.append(pooled_line(result.overall, "overall"))
