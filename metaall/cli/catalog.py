@@ -82,6 +82,7 @@ def list_(project: Project, fmt: str) -> None:
 
 def project_problems(project: Project) -> list:
     """Every problem of the extractions, then of the specs (which need the vocabulary)."""
+    project.require()
     problems = validate_extractions(project.extractions_dir)
     if problems:
         return problems
