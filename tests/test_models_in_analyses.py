@@ -13,8 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import metaall
+from metaall.analysis.sensitivity import model_comparison
 from metaall.cli import cli
 from metaall.data import load_spec
+from metaall.data.adhoc import load_adhoc
 from metaall.data.errors import DataError
 from metaall.figures.export import figure_bytes
 from metaall.figures.posterior import posterior_plot
@@ -160,6 +162,22 @@ def test_model_comparison_runs_every_model_on_the_same_studies():
         assert row["k"] == 7
     assert rows["Peto"]["measure"] == "OR" and rows["CM.EL"]["measure"] == "OR"
     assert rows["bayes"]["interval"] == "CrI" and rows["bayes"]["pval"] is None
+    # 155 of 404 patients relapsed: CM.AL's binomial approximation does not hold
+    assert rows["CM.AL"]["note"] == (
+        "CM.AL assumes rare events (Stijnen et al. 2010); here 38% of patients had the "
+        "event, so it estimates nearer the risk ratio than the odds ratio"
+    )
+    assert all(row["note"] == "" for method, row in rows.items() if method != "CM.AL")
+    text = invoke("sensitivity", "relapse", "--subgroup", "mrd_neg", "--models").output
+    assert "\nCaution: CM.AL assumes rare events" in text
+
+
+def test_cm_al_is_not_cautioned_for_rare_events(tmp_path):
+    rare = tmp_path / "rare.csv"
+    rare.write_text("study,events_t,n_t,events_c,n_c\nA,1,100,4,100\nB,2,150,5,140\n")
+    data, spec = load_adhoc(rare)
+    runs = {r.spec.method: r for r in model_comparison(spec, data)}
+    assert runs["CM.AL"].result is not None and runs["CM.AL"].caution == ""
 
 
 def test_posterior_figure_shows_both_posteriors_their_priors_and_is_deterministic():

@@ -136,13 +136,15 @@ def method_details(result: AnalysisResult) -> dict:
         }
     if fit is not None and fit.REPORT_FIELDS:
         details["model_statistics"] = "; ".join(
-            f"{name} = {_short(getattr(fit, name))}" for name in fit.REPORT_FIELDS
+            f"{name} = {_short(getattr(fit, name))}"
+            for name in fit.REPORT_FIELDS
+            if getattr(fit, name) is not None  # e.g. sigma2 outside UM.RS
         )
     return details
 
 
 def _short(value) -> str:
-    if value is None or isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_)):
         return str(value)
     return f"{float(value):.6g}"
 
