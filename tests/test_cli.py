@@ -478,6 +478,12 @@ def test_every_command_has_help_with_an_example(project):
     for command in cli.commands:
         out = invoke(project, command, "--help").output
         assert "Example" in out, command
+        # the examples keep their lines (click's \\b marker), one command per line
+        examples = out.split("Example", 1)[1].split("Options:")[0]
+        joined = examples.replace("\\\n", " ")  # shell continuation lines
+        lines = [line.strip() for line in joined.splitlines()[1:] if line.strip()]
+        assert lines and all(line.startswith("metaall ") for line in lines), command
+        assert all(line.count("metaall ") == 1 for line in lines), command
 
 
 def test_python_api_gives_the_cli_numbers(project):
