@@ -138,6 +138,23 @@ def test_prior_text_forms():
     assert bad.exit_code == 2 and "positive SD" in bad.output
 
 
+def test_priors_without_the_bayesian_model_are_refused_not_ignored():
+    out = invoke("pool", "relapse", "--tau-prior", "halfcauchy:1", "--mu-prior", "normal:0:4")
+    assert out.exit_code == 2
+    assert (
+        "--tau-prior and --mu-prior only with --method bayes; this analysis uses REML" in out.output
+    )
+    # ... except where a Bayesian row uses them: sensitivity --models
+    rows = json.loads(
+        invoke(
+            "sensitivity", "relapse", "--models", "--tau-prior", "halfcauchy:1", "--format", "json"
+        ).output
+    )
+    bayes = next(row for row in rows if row["method"] == "bayes")
+    direct = PROJECT.analysis("relapse", method="bayes", tau_prior="halfcauchy:1")
+    assert bayes["tau2"] == pytest.approx(direct.overall.fit.tau2, rel=1e-12)
+
+
 def test_model_comparison_runs_every_model_on_the_same_studies():
     out = invoke("sensitivity", "relapse", "--subgroup", "mrd_neg", "--models", "--format", "json")
     rows = {row["method"]: row for row in json.loads(out.output)}
