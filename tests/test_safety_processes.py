@@ -29,13 +29,14 @@ FILES = ("effects.csv", "risk_of_bias.csv", "studies.csv", "vocabulary.csv")
 
 
 def add_args(n: int) -> list[str]:
-    """A new trial NCT9000nnnn with one relapse effect."""
+    """A new trial NCT9000nnnn with one relapse effect (its own counts: the same counts
+    as another study would be warned about as a likely duplicate)."""
     return [
         *("add", "--study", f"NCT9{n:07d}", "--label", f"Trial {n}", "--year", "2025"),
         *("--design", "prospective_cohort", "--disease", "all"),
         *("--comparison", "hsct_vs_no_hsct_after_cart", "--outcome", "relapse"),
         *("--population", "mrd_neg", "--arm-t", "HSCT", "--arm-c", "no HSCT"),
-        *("--events-t", "3", "--n-t", "20", "--events-c", "9", "--n-c", "22"),
+        *("--events-t", "3", "--n-t", str(20 + n), "--events-c", "9", "--n-c", "22"),
         *("--source", "s.pdf", "--location", "Table 2", "--source-row", f"row {n}"),
     ]
 
