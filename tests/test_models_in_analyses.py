@@ -219,3 +219,46 @@ def test_posterior_figure_shows_both_posteriors_their_priors_and_is_deterministi
         posterior_plot(PROJECT.analysis("relapse", "mrd_neg"))
     out = invoke("posterior", "relapse", "--subgroup", "mrd_neg", "-o", "/dev/null/x.png")
     assert out.exit_code != 0
+
+
+def test_bayesian_results_carry_each_studys_shrunken_estimate():
+    res = PROJECT.analysis("relapse", "mrd_neg", method="bayes")
+    fit = res.overall.fit
+    doc = json.loads(
+        invoke(
+            "pool", "relapse", "--subgroup", "mrd_neg", "--method", "bayes", "--format", "json"
+        ).output
+    )
+    for study, m, lo, hi in zip(
+        doc["studies"], fit.theta_median, fit.theta_lb, fit.theta_ub, strict=True
+    ):
+        assert (study["shrunken_median"], study["shrunken_lb"], study["shrunken_ub"]) == (
+            pytest.approx(m, rel=1e-12),
+            pytest.approx(lo, rel=1e-12),
+            pytest.approx(hi, rel=1e-12),
+        )
+        assert lo < m < hi  # and pulled towards the pooled effect
+        assert abs(m - fit.estimate) < abs(study["yi"] - fit.estimate)
+    reml = json.loads(invoke("pool", "relapse", "--subgroup", "mrd_neg", "--format", "json").output)
+    assert not any(k.startswith("shrunken") for k in reml["studies"][0])
+
+
+def test_forest_draws_shrunken_estimates_under_the_studies():
+    from metaall.figures.forest import forest_plot
+
+    res = PROJECT.analysis("relapse", "mrd_neg", method="bayes")
+    fig = forest_plot(res, shrinkage=True)
+    circles = [
+        line
+        for ax in fig.axes
+        for line in ax.lines
+        if line.get_marker() == "o" and line.get_markerfacecolor() == "white"
+    ]
+    medians = sorted(float(line.get_xdata()[0]) for line in circles)
+    assert medians == pytest.approx(sorted(np.exp(res.overall.fit.theta_median)), rel=1e-12)
+    notes = " ".join(t.get_text() for t in fig.texts)
+    assert "Grey, open circles: each study's shrunken estimate" in notes.replace("\n", " ")
+    with pytest.raises(ValueError, match="shrunken estimates need the Bayesian model"):
+        forest_plot(PROJECT.analysis("relapse", "mrd_neg"), shrinkage=True)
+    out = invoke("forest", "relapse", "--shrinkage", "-o", "x.pdf")
+    assert out.exit_code == 2 and "need the Bayesian model (--method bayes)" in out.output

@@ -122,10 +122,12 @@ class _Builder:
         result: AnalysisResult,
         style: Style,
         rob: Mapping[str, StudyRiskOfBias] | None = None,
+        shrinkage: bool = False,
     ):
         self.result = result
         self.style = style
         self.rob = rob
+        self.shrinkage = shrinkage
         self.counts = result.spec.counts
         self.z = float(dist.norm_quantile(0.5 + result.spec.level / 2))
         estimable = [r.weight for r in result.overall.rows if r.estimable]
@@ -135,7 +137,7 @@ class _Builder:
             note: NOTE_MARKS[i % len(NOTE_MARKS)] for i, note in enumerate(dict.fromkeys(notes))
         }
 
-    def study(self, row: StudyRow) -> Row:
+    def study(self, row: StudyRow, group: GroupResult) -> Row:
         e, d, style = row.effect, self.result.display, self.style
         mark = f"\u00a0{self.marks[row.note]}" if row.note in self.marks and row.estimable else ""
         cells = {"study": row.label + mark}
@@ -151,7 +153,10 @@ class _Builder:
         lo, hi = row.yi - half, row.yi + half
         cells |= {"weight": style.weight(row.weight), "effect": style.ci(d(row.yi), d(lo), d(hi))}
         area = row.weight / self.max_weight
-        return Row(cells, mark=Mark("square", d(row.yi), d(lo), d(hi), area, whole=False))
+        shrunken = group.shrunken.get(row.effect.study) if self.shrinkage else None
+        shrunken = tuple(d(x) for x in shrunken) if shrunken else None
+        mark = Mark("square", d(row.yi), d(lo), d(hi), area, whole=False, shrunken=shrunken)
+        return Row(cells, mark=mark)
 
     def pooled(self, group: GroupResult, total: bool) -> list[Row]:
         """The pooled row and the lines under it."""
@@ -209,12 +214,12 @@ class _Builder:
         if not result.groups:
             tag = result.restricted_to
             heading = [self.heading(tag, True)] if tag else []
-            studies = [self.study(r) for r in result.overall.rows]
+            studies = [self.study(r, result.overall) for r in result.overall.rows]
             return [*heading, *studies, *self.pooled(result.overall, True)]
         rows: list[Row] = []
         for i, group in enumerate(result.groups):
             rows.append(self.heading(group.name, i == 0))
-            rows += [self.study(r) for r in group.rows]
+            rows += [self.study(r, group) for r in group.rows]
             rows += self.pooled(group, total=False)
         total = self.pooled(result.overall, total=True)
         rows.append(Row(total[0].cells, bold=True, mark=total[0].mark, space_before=0.35))
@@ -232,6 +237,11 @@ class _Builder:
             model = fit.model.replace("tau²", style.tau)
             if methods.method(spec.method).family == methods.BAYES:
                 notes.append(f"Model: {model}; {fit.prior}; {spec.level:.0%} CrI: central.")
+                if self.shrinkage:
+                    notes.append(
+                        "Grey, open circles: each study's shrunken estimate, the posterior "
+                        f"median of its own effect with its {spec.level:.0%} CrI (Röver 2020)."
+                    )
             else:
                 ci = methods.ci_method(spec.test).description
                 notes.append(f"Model: {model}; {spec.level:.0%} CI: {ci}.")
@@ -274,6 +284,7 @@ def forest_panel(
     columns: tuple[str, ...] = COLUMNS,
     gap: float = GAP,
     rob: Mapping[str, StudyRiskOfBias] | None = None,
+    shrinkage: bool = False,
 ) -> Panel:
     """The rows, columns and axis of the forest plot of ``result`` (see :func:`forest_plot`)."""
     if not result.overall.rows:
@@ -282,7 +293,9 @@ def forest_panel(
     if unknown:
         raise ValueError(f"unknown column {unknown[0]!r}; choose from {', '.join(COLUMNS)}")
     chosen = get_style(style) if isinstance(style, str) else style
-    builder = _Builder(result, chosen, rob)
+    if shrinkage and not result.overall.shrunken:
+        raise ValueError("shrunken estimates need the Bayesian model (--method bayes)")
+    builder = _Builder(result, chosen, rob, shrinkage)
     rows = builder.rows()
     left, right = _columns(result, chosen, columns)
     if rob is not None:
@@ -310,6 +323,7 @@ def forest_plot(
     settings: FigureSettings | None = None,
     columns: tuple[str, ...] | None = None,
     rob: Mapping[str, StudyRiskOfBias] | None = None,
+    shrinkage: bool = False,
     **options,
 ) -> Figure:
     """Forest plot of ``result`` (from :func:`metaall.analysis.run_analysis`).
@@ -322,6 +336,8 @@ def forest_plot(
     spec, year, weight or effect). ``rob`` (study -> ROBINS-I assessment, e.g.
     ``Extractions.risk_of_bias``) adds the traffic-light columns and their legend;
     without a chosen width the figure is then as wide as they need (at least double).
+    ``shrinkage`` (Bayesian results) draws each study's shrunken estimate under its own,
+    as R bayesmeta's forest plot does (Röver 2020, J Stat Softw 93(6), §2.5).
 
     ``columns`` chooses what stands beside the labels (:data:`COLUMNS`). Left open, the
     style's full layout is drawn where it fits; in a narrower figure (one journal column)
@@ -333,7 +349,7 @@ def forest_plot(
     look = figure_settings(settings, **options)
     chosen = look.journal
     if rob is not None and look.width is None:  # as wide as the traffic lights need
-        panel = forest_panel(result, chosen, tuple(columns or COLUMNS), GAP, rob)
+        panel = forest_panel(result, chosen, tuple(columns or COLUMNS), GAP, rob, shrinkage)
         need = math.ceil(ROOMY * minimum_width_mm(panel, look))
         look = figure_settings(look, width=max(WIDTHS_MM["double"], need))
     if columns is not None:
@@ -347,7 +363,7 @@ def forest_plot(
     for style, shown, size in attempts:
         gap = GAP if style is chosen else COMPACT_GAP
         try:
-            panel = forest_panel(result, style, shown, gap, rob)
+            panel = forest_panel(result, style, shown, gap, rob, shrinkage)
             return draw_panel(panel, size, "double")
         except TooNarrow as exc:
             narrow = exc

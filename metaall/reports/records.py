@@ -70,7 +70,9 @@ def group_pooled_record(group: GroupResult) -> dict | None:
     return record
 
 
-def study_record(row: StudyRow, counts: bool) -> dict:
+def study_record(row: StudyRow, counts: bool, group: GroupResult | None = None) -> dict:
+    """One study's row; with the Bayesian model of ``group`` also its shrunken estimate
+    (``shrunken_median``, ``shrunken_lb``, ``shrunken_ub``; analysis scale)."""
     e = row.effect
     numbers = COUNT_FIELDS if counts else HR_FIELDS
     record = {"study": e.study, "label": row.label, "year": row.study.year, "group": row.group}
@@ -86,6 +88,10 @@ def study_record(row: StudyRow, counts: bool) -> dict:
         source_row=e.source_row,
         derivation=e.derivation,
     )
+    shrunken = group.shrunken.get(e.study) if group is not None else None
+    if shrunken is not None:
+        for name, value in zip(("median", "lb", "ub"), shrunken, strict=True):
+            record[f"shrunken_{name}"] = clean(value)
     return record
 
 
@@ -94,6 +100,11 @@ def _group_record(group: GroupResult) -> dict:
         "name": group.name,
         "studies": [r.effect.study for r in group.rows],
         "pooled": group_pooled_record(group),
+        **(
+            {"shrunken": {k: [clean(x) for x in v] for k, v in group.shrunken.items()}}
+            if group.shrunken
+            else {}
+        ),
         "weight": clean(group.total_weight),
     }
 
@@ -194,7 +205,7 @@ def analysis_record(result: AnalysisResult) -> dict:
         "method": spec.method,
         "test": spec.test,
         "level": spec.level,
-        "studies": [study_record(r, spec.counts) for r in rows],
+        "studies": [study_record(r, spec.counts, result.overall) for r in rows],
         "pooled": group_pooled_record(result.overall),
         "subgroups": [_group_record(g) for g in result.groups],
         "subgroup_differences": None,
@@ -234,7 +245,7 @@ def table_rows(result: AnalysisResult) -> list[dict]:
         return {"row": kind, "study": "", "group": group.name, **(pooled_record(group.fit) or {})}
 
     for group in result.groups or (result.overall,):
-        rows += [{"row": "study", **study_record(r, counts)} for r in group.rows]
+        rows += [{"row": "study", **study_record(r, counts, group)} for r in group.rows]
         rows.append(pooled_line(group, "subgroup" if result.groups else "overall"))
     if result.groups:
         rows.append(pooled_line(result.overall, "overall"))
