@@ -478,6 +478,12 @@ def test_every_command_has_help_with_an_example(project):
     for command in cli.commands:
         out = invoke(project, command, "--help").output
         assert "Example" in out, command
+        # the examples keep their lines (click's \\b marker), one command per line
+        examples = out.split("Example", 1)[1].split("Options:")[0]
+        joined = examples.replace("\\\n", " ")  # shell continuation lines
+        lines = [line.strip() for line in joined.splitlines()[1:] if line.strip()]
+        assert lines and all(line.startswith("metaall ") for line in lines), command
+        assert all(line.count("metaall ") == 1 for line in lines), command
 
 
 def test_python_api_gives_the_cli_numbers(project):
@@ -494,6 +500,8 @@ def test_analysis_result_as_dataframe(project):
     assert list(frame["row"]) == ["study"] * 7 + ["overall"]
     doc = pooled_json(project, "relapse", "--subgroup", "mrd_neg")
     assert frame["estimate"].iloc[-1] == pytest.approx(doc["pooled"]["estimate"], rel=1e-15)
+    assert str(frame["events_t"].dtype) == "Int64" and frame["events_t"].iloc[0] == 6
+    assert frame["events_t"].isna().iloc[-1]  # the pooled row has no counts
 
 
 def test_import_metaall_is_light():
@@ -506,3 +514,33 @@ def test_import_metaall_is_light():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_add_from_file_names_the_row_of_that_file(project, tmp_path):
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "study,comparison,outcome,population,arm_t,arm_c,events_t,n_t,events_c,n_c,"
+        "source,location,source_row\n"
+        "NCT01044069,hsct_vs_no_hsct_after_cart,relapse,mrd_neg,a,b,30,10,1,10,x,y,z\n",
+        encoding="utf-8",
+    )
+    out = invoke(project, "add", "--from", str(rows))
+    assert out.exit_code == 1
+    assert out.output == f"error: {rows}:2: events_t: 30 events exceed n_t = 10\n"
+
+
+def test_add_warns_of_a_likely_duplicate(project):
+    counts = dict(events_t="6", n_t="16", events_c="10", n_c="16")  # Park et al.'s
+    args = add_args(**NEW_STUDY, disease="all", **{**EFFECT, **counts})
+    result = invoke(project, *args, "--dry-run")
+    assert result.exit_code == 0
+    assert "warning: likely duplicate: NCT99999999: counts 6/16/10/16 repeat NCT01044069's" in (
+        result.output
+    )
+
+
+def test_outside_a_review_folder_says_so_and_how_to_point_at_one(tmp_path):
+    out = CliRunner().invoke(cli, ["-C", str(tmp_path), "pool", "relapse"])
+    assert out.exit_code == 1
+    assert "not a review folder: no extractions/ and no analyses/ here" in out.output
+    assert "give -C DIR" in out.output

@@ -358,6 +358,10 @@ def test_funnel_draws_filled_studies_open_and_says_what_it_added():
     assert open_points and len(open_points[0].get_offsets()) == 3
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_ylim()[0] > ax.get_ylim()[1] == 0.0
+    # the pooled estimate stays whole on its line; the caution reads as one sentence
+    lines = [line for t in _texts(fig) for line in t.get_text().splitlines()]
+    assert any(line.endswith("RR\u00a00.31\u00a0[0.22,\u00a00.44].") for line in lines)
+    assert "Caution: with 9 studies (fewer than 10) a funnel plot cannot reliably show " in text
 
 
 def test_baujat_needs_an_inverse_variance_model():

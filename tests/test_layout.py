@@ -98,3 +98,31 @@ def test_the_graph_sees_real_imports():
     graph = _graph()
     assert "metaall.methods" in graph["metaall.data.specs"]
     assert "metaall.analysis.result" in graph["metaall.analysis.run"]
+
+
+def test_the_public_api_exports_every_model_family():
+    """``import metaall`` is enough for every model: inverse variance, MH/Peto, the
+    GLMMs, the Bayesian model with its priors, meta-regression and permutation tests."""
+    import json
+
+    import metaall
+    from metaall.models import bayes, glmm, metareg, permutation, priors
+
+    for module, names in (
+        (glmm, ("fit_glmm", "GLMMResult")),
+        (bayes, ("fit_bayes", "BayesResult")),
+        (priors, ("HalfNormal", "HalfCauchy", "HalfT", "Jeffreys", "turner_prior")),
+        (metareg, ("meta_regression", "MetaRegressionResult")),
+        (permutation, ("permutation_test", "PermutationResult")),
+    ):
+        for name in names:
+            assert getattr(metaall, name) is getattr(module, name), name
+            assert name in metaall.__all__ and getattr(metaall, name).__doc__, name
+    # the top-level names are the real thing: BCG, exact conditional GLMM (glmm.R)
+    fixture = Path(__file__).parent / "fixtures" / "r" / "glmm.json"
+    cases = json.loads(fixture.read_text())["cases"]
+    case = next(c for c in cases if c["name"] == "bcg_CM.EL_independent")
+    d = case["input"]
+    res = metaall.fit_glmm(d["ai"], d["n1i"], d["ci"], d["n2i"], model="CM.EL")
+    assert abs(res.estimate - case["expected"]["estimate"]) < 1e-5
+    assert abs(res.tau2 - case["expected"]["tau2"]) < 1e-5

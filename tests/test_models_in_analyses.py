@@ -13,8 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import metaall
+from metaall.analysis.sensitivity import model_comparison
 from metaall.cli import cli
 from metaall.data import load_spec
+from metaall.data.adhoc import load_adhoc
 from metaall.data.errors import DataError
 from metaall.figures.export import figure_bytes
 from metaall.figures.posterior import posterior_plot
@@ -136,6 +138,23 @@ def test_prior_text_forms():
     assert bad.exit_code == 2 and "positive SD" in bad.output
 
 
+def test_priors_without_the_bayesian_model_are_refused_not_ignored():
+    out = invoke("pool", "relapse", "--tau-prior", "halfcauchy:1", "--mu-prior", "normal:0:4")
+    assert out.exit_code == 2
+    assert (
+        "--tau-prior and --mu-prior only with --method bayes; this analysis uses REML" in out.output
+    )
+    # ... except where a Bayesian row uses them: sensitivity --models
+    rows = json.loads(
+        invoke(
+            "sensitivity", "relapse", "--models", "--tau-prior", "halfcauchy:1", "--format", "json"
+        ).output
+    )
+    bayes = next(row for row in rows if row["method"] == "bayes")
+    direct = PROJECT.analysis("relapse", method="bayes", tau_prior="halfcauchy:1")
+    assert bayes["tau2"] == pytest.approx(direct.overall.fit.tau2, rel=1e-12)
+
+
 def test_model_comparison_runs_every_model_on_the_same_studies():
     out = invoke("sensitivity", "relapse", "--subgroup", "mrd_neg", "--models", "--format", "json")
     rows = {row["method"]: row for row in json.loads(out.output)}
@@ -160,6 +179,22 @@ def test_model_comparison_runs_every_model_on_the_same_studies():
         assert row["k"] == 7
     assert rows["Peto"]["measure"] == "OR" and rows["CM.EL"]["measure"] == "OR"
     assert rows["bayes"]["interval"] == "CrI" and rows["bayes"]["pval"] is None
+    # 155 of 404 patients relapsed: CM.AL's binomial approximation does not hold
+    assert rows["CM.AL"]["note"] == (
+        "CM.AL assumes rare events (Stijnen et al. 2010); here 38% of patients had the "
+        "event, so it estimates nearer the risk ratio than the odds ratio"
+    )
+    assert all(row["note"] == "" for method, row in rows.items() if method != "CM.AL")
+    text = invoke("sensitivity", "relapse", "--subgroup", "mrd_neg", "--models").output
+    assert "\nCaution: CM.AL assumes rare events" in text
+
+
+def test_cm_al_is_not_cautioned_for_rare_events(tmp_path):
+    rare = tmp_path / "rare.csv"
+    rare.write_text("study,events_t,n_t,events_c,n_c\nA,1,100,4,100\nB,2,150,5,140\n")
+    data, spec = load_adhoc(rare)
+    runs = {r.spec.method: r for r in model_comparison(spec, data)}
+    assert runs["CM.AL"].result is not None and runs["CM.AL"].caution == ""
 
 
 def test_posterior_figure_shows_both_posteriors_their_priors_and_is_deterministic():
@@ -184,3 +219,46 @@ def test_posterior_figure_shows_both_posteriors_their_priors_and_is_deterministi
         posterior_plot(PROJECT.analysis("relapse", "mrd_neg"))
     out = invoke("posterior", "relapse", "--subgroup", "mrd_neg", "-o", "/dev/null/x.png")
     assert out.exit_code != 0
+
+
+def test_bayesian_results_carry_each_studys_shrunken_estimate():
+    res = PROJECT.analysis("relapse", "mrd_neg", method="bayes")
+    fit = res.overall.fit
+    doc = json.loads(
+        invoke(
+            "pool", "relapse", "--subgroup", "mrd_neg", "--method", "bayes", "--format", "json"
+        ).output
+    )
+    for study, m, lo, hi in zip(
+        doc["studies"], fit.theta_median, fit.theta_lb, fit.theta_ub, strict=True
+    ):
+        assert (study["shrunken_median"], study["shrunken_lb"], study["shrunken_ub"]) == (
+            pytest.approx(m, rel=1e-12),
+            pytest.approx(lo, rel=1e-12),
+            pytest.approx(hi, rel=1e-12),
+        )
+        assert lo < m < hi  # and pulled towards the pooled effect
+        assert abs(m - fit.estimate) < abs(study["yi"] - fit.estimate)
+    reml = json.loads(invoke("pool", "relapse", "--subgroup", "mrd_neg", "--format", "json").output)
+    assert not any(k.startswith("shrunken") for k in reml["studies"][0])
+
+
+def test_forest_draws_shrunken_estimates_under_the_studies():
+    from metaall.figures.forest import forest_plot
+
+    res = PROJECT.analysis("relapse", "mrd_neg", method="bayes")
+    fig = forest_plot(res, shrinkage=True)
+    circles = [
+        line
+        for ax in fig.axes
+        for line in ax.lines
+        if line.get_marker() == "o" and line.get_markerfacecolor() == "white"
+    ]
+    medians = sorted(float(line.get_xdata()[0]) for line in circles)
+    assert medians == pytest.approx(sorted(np.exp(res.overall.fit.theta_median)), rel=1e-12)
+    notes = " ".join(t.get_text() for t in fig.texts)
+    assert "Grey, open circles: each study's shrunken estimate" in notes.replace("\n", " ")
+    with pytest.raises(ValueError, match="shrunken estimates need the Bayesian model"):
+        forest_plot(PROJECT.analysis("relapse", "mrd_neg"), shrinkage=True)
+    out = invoke("forest", "relapse", "--shrinkage", "-o", "x.pdf")
+    assert out.exit_code == 2 and "need the Bayesian model (--method bayes)" in out.output

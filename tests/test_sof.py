@@ -59,8 +59,13 @@ def test_the_row_carries_the_pooled_numbers():
     assert row[1] == "404 (7 studies)"
     assert row[2] == f"RR {finding.result.display(fit.estimate):.2f} (0.21 to 0.45)"
     assert row[3] == "570 per 1000" and row[4] == "177 per 1000 (121 to 259)"
-    assert row[5] == "393 fewer per 1000 (-449 to -311)"
+    assert row[5] == "393 fewer per 1000 (from 449 fewer to 311 fewer)"
     assert row[6].startswith("⊕⊕◯◯ Low")
+    assert any(
+        "404 participants against an optimal information size of 387 (RRR 25%, control risk "
+        "57%, α 0.05, power 80%)" in note
+        for note in sof_table([finding]).footnotes
+    )
 
 
 def test_grade_file_is_validated(tmp_path):

@@ -106,7 +106,7 @@ def test_text_gives_the_verdict_when_and_where_the_boundary_was_crossed(project)
     ) in out
     assert (
         "Required information size: 461 participants to detect a risk ratio of 0.75 "
-        "(α = 0.05 two-sided, power 80%, control-group risk 0.542169): 427 for a fixed-effect "
+        "(α = 0.05 two-sided, power 80%, control-group risk 54.2%): 427 for a fixed-effect "
         "meta-analysis, × 1.079 for diversity D² = 0.07335\n"
     ) in out
     assert "declared in analyses/relapse.yaml (tsa:)" in out

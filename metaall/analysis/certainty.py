@@ -127,7 +127,7 @@ def _imprecision(result: AnalysisResult, group: GroupResult) -> Rating:
         short = participants < ois
         reasons.append(
             f"{participants} participants against an optimal information size of {ois} "
-            f"(RRR {OIS_RRR:.0%}, control risk {control:.2f}, α 0.05, power 80%)"
+            f"(RRR {OIS_RRR:.0%}, control risk {control:.0%}, α 0.05, power 80%)"
         )
     else:
         reasons.append("optimal information size not computable (no participant counts)")

@@ -14,6 +14,7 @@ from metaall.analysis.result import AnalysisResult
 from metaall.analysis.run import run_analysis, with_options
 from metaall.data import (
     AnalysisSpec,
+    DataError,
     Extractions,
     check_specs_against,
     load_extractions,
@@ -43,14 +44,30 @@ class Project:
     def analyses_dir(self) -> Path:
         return self.root / "analyses"
 
+    def require(self) -> None:
+        """DataError when the folder is not a review folder (no extractions/ and
+        analyses/), saying how to point metaall at one."""
+        missing = [d.name for d in (self.extractions_dir, self.analyses_dir) if not d.is_dir()]
+        if missing:
+            raise DataError(
+                self.root.resolve(),
+                0,
+                "folder",
+                f"not a review folder: no {' and no '.join(f'{m}/' for m in missing)} here; "
+                "run metaall in the folder that holds extractions/ and analyses/, or give "
+                "-C DIR (or METAALL_PROJECT=DIR)",
+            )
+
     def load(self) -> tuple[Extractions, dict[str, AnalysisSpec]]:
         """Extractions and every spec, validated (the first problem raises DataError)."""
+        self.require()
         data = load_extractions(self.extractions_dir)
         specs = load_specs(self.analyses_dir, data.vocabulary)
         return data, _checked(specs, data)
 
     def load_analysis(self, name: str) -> tuple[Extractions, AnalysisSpec]:
         """Extractions and the one spec ``name``, validated (UnknownAnalysis if absent)."""
+        self.require()
         # only the name of a spec in analyses/: never a path ('../x', '/etc/x')
         specs = {p.stem: p for p in self.analyses_dir.glob("*.yaml")}
         path = specs.get(name)

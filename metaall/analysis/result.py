@@ -18,7 +18,7 @@ import numpy as np
 from metaall import methods
 from metaall.data import AnalysisSpec, Effect, Study
 from metaall.effects.transform import back_transform
-from metaall.models import HeterogeneityCI, PooledResult
+from metaall.models import BayesResult, HeterogeneityCI, PooledResult
 
 if TYPE_CHECKING:
     from metaall.analysis.regression import Regression
@@ -83,6 +83,21 @@ class GroupResult:
     def estimable(self) -> bool:
         """True when the group has a finite pooled estimate."""
         return self.fit is not None and math.isfinite(self.fit.estimate)
+
+    @property
+    def shrunken(self) -> dict[str, tuple[float, float, float]]:
+        """Under the Bayesian model, each pooled study's shrunken estimate: the posterior
+        median of its own true effect and its credible interval (analysis scale), by
+        study id (Röver 2020, J Stat Softw 93(6), §2.5); empty for other models."""
+        fit = self.fit
+        if not isinstance(fit, BayesResult):
+            return {}
+        return {
+            row.effect.study: (float(m), float(lo), float(hi))
+            for row, m, lo, hi in zip(
+                self.pooled_rows, fit.theta_median, fit.theta_lb, fit.theta_ub, strict=True
+            )
+        }
 
     @property
     def pooled_rows(self) -> tuple[StudyRow, ...]:

@@ -84,6 +84,28 @@ class ModelRun:
     spec: AnalysisSpec
     result: AnalysisResult | None
     problem: str = ""
+    caution: str = ""
+
+
+RARE = 0.1  # event risk up to which a binomial approximates the hypergeometric well
+
+
+def _caution(method: str, result: AnalysisResult) -> str:
+    """Why a model's estimate should be read with care on these data: the approximate
+    conditional likelihood (CM.AL) replaces each study's noncentral hypergeometric
+    distribution by a binomial, which holds only for rare events (Stijnen, Hamza &
+    Özdemir 2010, Stat Med 29:3046, §2.3)."""
+    if method != "CM.AL":
+        return ""
+    rows = [r.effect for r in result.overall.pooled_rows]
+    events = sum(e.events_t + e.events_c for e in rows)
+    total = sum(e.n_t + e.n_c for e in rows)
+    if not total or events / total <= RARE:
+        return ""
+    return (
+        f"CM.AL assumes rare events (Stijnen et al. 2010); here {events / total:.0%} of "
+        "patients had the event, so it estimates nearer the risk ratio than the odds ratio"
+    )
 
 
 def _alternatives(spec: AnalysisSpec) -> list[tuple[str, dict]]:
@@ -124,7 +146,9 @@ def model_comparison(
     for label, changes in _alternatives(spec):
         try:
             variant = with_options(spec, mods=(), **changes)  # the pooled effect only
-            out.append(ModelRun(label, variant, run_analysis(variant, data, subgroup)))
+            result = run_analysis(variant, data, subgroup)
+            caution = _caution(variant.method, result)
+            out.append(ModelRun(label, variant, result, caution=caution))
         except ValueError as exc:
             out.append(ModelRun(label, spec, None, str(exc)))
     return out

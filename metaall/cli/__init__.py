@@ -21,6 +21,7 @@ from metaall.cli.common import Project
 from metaall.cli.diagnostics import bias, sensitivity
 from metaall.cli.figures import COMMANDS as FIGURE_COMMANDS
 from metaall.cli.pool import pool
+from metaall.cli.report import report
 from metaall.cli.run import export, run
 from metaall.cli.sequential import tsa
 from metaall.data import DataError
@@ -91,6 +92,7 @@ for command in (
     tsa,
     methods_,
     sof,
+    report,
     *FIGURE_COMMANDS,
 ):
     cli.add_command(command)

@@ -11,6 +11,7 @@ import click
 from metaall.analysis import run_analysis
 from metaall.cli.common import Project, pass_project
 from metaall.data import (
+    COUNT_FIELDS,
     EFFECT_COLUMNS,
     STUDY_COLUMNS,
     DataError,
@@ -22,6 +23,7 @@ from metaall.data import (
 )
 from metaall.data.extractions import EFFECTS_FILE, STUDIES_FILE
 from metaall.data.journal import changing, commit, reading
+from metaall.data.model import EFFECT_OPTIONAL_COLUMNS
 from metaall.data.writing import with_rows
 from metaall.reports.changes import changes, summary
 
@@ -44,14 +46,17 @@ def effect_and_study_options(command):
     return command
 
 
-def _new_rows(options: dict, from_file: Path | None) -> list[dict[str, str]]:
+def _new_rows(options: dict, from_file: Path | None) -> tuple[list[dict[str, str]], list]:
+    """The rows to add and where each came from: (file, row) of ``--from``, or (None,
+    0) for the command line's options (a problem is then named where the row lands)."""
     given = {c: str(options[c]) for c in EFFECT_COLUMNS if options.get(c) is not None}
     if from_file is None:
-        return [given] if given else []
+        return ([given], [(None, 0)]) if given else ([], [])
     if given:
         raise click.UsageError("give the effect either as options or with --from, not both")
     records = read_csv(from_file, ("study",), tuple(c for c in EFFECT_COLUMNS if c != "study"))
-    return [{name: cell for name, cell in r.cells.items() if cell} for r in records]
+    cells = [{name: cell for name, cell in r.cells.items() if cell} for r in records]
+    return cells, [(from_file, r.line) for r in records]
 
 
 def _appended(path: Path, rows: list[dict[str, str]]) -> bytes:
@@ -91,8 +96,10 @@ def _study_row(data: Extractions, rows: list[dict], options: dict) -> dict[str, 
     return {"study": new[0], "source": source, **meta}
 
 
-def _validate_candidate(folder: Path, files: dict[str, bytes]) -> Extractions:
-    """Validate the extractions as they would be after the change, in a scratch copy."""
+def _validate_candidate(folder: Path, files: dict[str, bytes], origins: list) -> Extractions:
+    """Validate the extractions as they would be after the change, in a scratch copy; a
+    problem in an added row is reported where that row came from (``--from`` file and
+    row, or the command line's options)."""
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         for path in folder.glob("*.csv"):
@@ -102,8 +109,37 @@ def _validate_candidate(folder: Path, files: dict[str, bytes]) -> Extractions:
         problems = validate_extractions(scratch)
         if problems:
             first = problems[0]
-            raise DataError(folder / Path(first.path).name, first.row, first.field, first.message)
+            name = Path(first.path).name
+            if name == EFFECTS_FILE:
+                required = [c for c in EFFECT_COLUMNS if c not in EFFECT_OPTIONAL_COLUMNS]
+                records = read_csv(scratch / name, required, EFFECT_OPTIONAL_COLUMNS)
+                lines = [r.line for r in records]
+                added = dict(zip(lines[len(lines) - len(origins) :], origins, strict=True))
+                path, row = added.get(first.row, (None, 0))
+                if path is not None:  # a --from row: where the reviewer wrote it
+                    raise DataError(path, row, first.field, first.message)
+            raise DataError(folder / name, first.row, first.field, first.message)
         return load_extractions(scratch)
+
+
+def _likely_duplicates(data: Extractions, rows: list[dict], study: dict | None) -> list[str]:
+    """Warnings for a new study labelled like an existing one, and for rows whose counts
+    repeat an existing row of another study (the same trial under another id?)."""
+    warnings = []
+    if study is not None and study.get("label"):
+        same = [s.study for s in data.studies.values() if s.label == study["label"]]
+        warnings += [f"study {study['study']} has the label of {sid}" for sid in same]
+    for row in rows:
+        key = tuple(row.get(f, "") for f in ("comparison", "outcome", *COUNT_FIELDS))
+        if not all(key[2:]):
+            continue
+        for effect in data.effects:
+            theirs = (effect.comparison, effect.outcome)
+            theirs += tuple(str(getattr(effect, f)) for f in COUNT_FIELDS)
+            if theirs == key and effect.study != row.get("study"):
+                counts = "/".join(key[2:])
+                warnings.append(f"{row.get('study')}: counts {counts} repeat {effect.study}'s")
+    return warnings
 
 
 def _changes(specs, before: Extractions, after: Extractions) -> list[str]:
@@ -139,7 +175,7 @@ def add(project: Project, from_file: Path | None, dry_run: bool, **options) -> N
         --source doe2026.pdf --location "Table 2" --source-row "relapse"
     """
     folder = project.extractions_dir
-    rows = _new_rows(options, from_file)
+    rows, origins = _new_rows(options, from_file)
     if not rows:
         raise click.UsageError("nothing to add: give the effect as options or with --from FILE")
     # read, check and write under the folder's exclusive lock: concurrent adds queue
@@ -151,9 +187,11 @@ def add(project: Project, from_file: Path | None, dry_run: bool, **options) -> N
         study = _study_row(data, rows, options)
         if study is not None:
             files[STUDIES_FILE] = _appended(folder / STUDIES_FILE, [study])
-        candidate = _validate_candidate(folder, files)
+        candidate = _validate_candidate(folder, files, origins)
         if not dry_run:
             commit(folder, files)  # both files or neither, whatever happens
+    for warning in _likely_duplicates(data, rows, study):
+        click.echo(f"warning: likely duplicate: {warning}", err=True)
     changes = _changes(specs, data, candidate)  # from memory, after the lock is freed
     verb = "would add" if dry_run else "added"
     click.echo(f"{verb} {len(rows)} effect(s)" + (f" and study {study['study']}" if study else ""))

@@ -82,6 +82,7 @@ def list_(project: Project, fmt: str) -> None:
 
 def project_problems(project: Project) -> list:
     """Every problem of the extractions, then of the specs (which need the vocabulary)."""
+    project.require()
     problems = validate_extractions(project.extractions_dir)
     if problems:
         return problems
@@ -155,7 +156,7 @@ def sof(project: Project, outcomes, fmt: str, output: Path | None) -> None:
     1000 and the certainty of the evidence, suggested from the data (ROBINS-I, I²,
     optimal information size, Egger with >= 10 studies) or set in grade.yaml.
 
-    \\b
+    \b
     Examples:
       metaall sof
       metaall sof relapse:mrd_neg relapse os --format docx -o sof.docx

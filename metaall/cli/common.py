@@ -405,10 +405,11 @@ def analysis_or_data(
 
 
 def spec_and_data(
-    project: Project, analysis: str | None, data_file, options: dict
+    project: Project, analysis: str | None, data_file, options: dict, every_model: bool = False
 ) -> tuple[Extractions, AnalysisSpec]:
     """The evidence and the spec (with the command's model options) of ANALYSIS, or of
-    the ad-hoc ``--data`` file; exactly one of the two (usage error otherwise)."""
+    the ad-hoc ``--data`` file; exactly one of the two (usage error otherwise). Priors
+    are a usage error unless the model is Bayesian or ``every_model`` is compared."""
     if data_file is not None and analysis:
         raise click.UsageError("give either ANALYSIS or --data, not both")
     if data_file is None and not analysis:
@@ -417,4 +418,11 @@ def spec_and_data(
         data, spec = usage_errors(lambda: project.load_analysis(analysis))
     else:
         data, spec = usage_errors(lambda: load_adhoc(data_file, options.get("measure")))
-    return data, usage_errors(lambda: with_options(spec, **overrides(options)))
+    spec = usage_errors(lambda: with_options(spec, **overrides(options)))
+    priors = [f"--{name.replace('_', '-')}" for name in ("tau_prior", "mu_prior")]
+    priors = [flag for flag in priors if options.get(flag[2:].replace("-", "_"))]
+    if priors and methods.method(spec.method).family != methods.BAYES and not every_model:
+        raise click.UsageError(
+            f"{' and '.join(priors)} only with --method bayes; this analysis uses {spec.method}"
+        )
+    return data, spec

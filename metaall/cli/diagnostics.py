@@ -100,7 +100,7 @@ def sensitivity(project: Project, analysis, subgroup, data_file, by: str, fmt: s
     """
     kind = chosen(options, "leave_one_out", "cumulative", "influence", "overlap", "models")
     if kind == "models":
-        data, spec = spec_and_data(project, analysis, data_file, options)
+        data, spec = spec_and_data(project, analysis, data_file, options, every_model=True)
         runs = usage_errors(lambda: model_comparison(spec, data, subgroup))
         records = rep.model_rows(runs)
         if not emit_rows(records, fmt):

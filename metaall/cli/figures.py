@@ -81,11 +81,18 @@ def _save(draw, output: Path, dpi: int, overwrite: bool) -> None:
     is_flag=True,
     help="Add ROBINS-I traffic-light columns from extractions/risk_of_bias.csv.",
 )
+@click.option(
+    "--shrinkage",
+    is_flag=True,
+    help="With --method bayes: draw each study's shrunken estimate under its own.",
+)
 @_output_options
 @figure_options(None, " (default: double; with --rob as wide as the columns need)")
 @model_options
 @pass_project
-def forest(project, analysis, subgroup, data_file, columns, rob, output, overwrite, **options):
+def forest(
+    project, analysis, subgroup, data_file, columns, rob, shrinkage, output, overwrite, **options
+):
     """Forest plot of ANALYSIS: studies, subgroup and overall diamonds, prediction
     interval, heterogeneity, tests, "favours" labels; --rob adds each study's risk of
     bias (ROBINS-I domains D1-D7 and overall) as RevMan's traffic lights.
@@ -98,6 +105,7 @@ def forest(project, analysis, subgroup, data_file, columns, rob, output, overwri
       metaall forest os --order weight --width 160 --dpi 600 -o os.tiff
       metaall forest --data trials.csv --measure OR -o trials.pdf
       metaall forest relapse --rob -o relapse_rob.png
+      metaall forest relapse --subgroup mrd_neg --method bayes --shrinkage -o bayes.pdf
     """
     from metaall.figures.forest import forest_plot
 
@@ -105,7 +113,12 @@ def forest(project, analysis, subgroup, data_file, columns, rob, output, overwri
     shown = None if columns is None else tuple(c.strip() for c in columns.split(",") if c.strip())
     result = analysis_or_data(project, analysis, subgroup, data_file, options)
     assessments = _risk_of_bias(project) if rob else None
-    _save(lambda: forest_plot(result, look, shown, rob=assessments), output, look.dpi, overwrite)
+    _save(
+        lambda: forest_plot(result, look, shown, rob=assessments, shrinkage=shrinkage),
+        output,
+        look.dpi,
+        overwrite,
+    )
 
 
 def _risk_of_bias(project: Project):

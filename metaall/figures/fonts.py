@@ -69,6 +69,12 @@ def _break_word(word: str, width: float, prop: FontProperties) -> list[str]:
     return [*pieces, word]
 
 
+def unbroken(text: str) -> str:
+    """``text`` with no-break spaces, so :func:`wrap` keeps it on one line (an estimate
+    with its interval)."""
+    return text.replace(" ", "\u00a0")
+
+
 def wrap(text: str, width: float, prop: FontProperties) -> list[str]:
     """``text`` broken into lines no wider than ``width`` points: between phrases
     (after "; ") where the phrases fit, else at spaces (a word longer than a line is cut

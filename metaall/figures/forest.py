@@ -177,10 +177,12 @@ class _Builder:
         result: AnalysisResult,
         style: Style,
         rob: Mapping[str, StudyRiskOfBias] | None = None,
+        shrinkage: bool = False,
     ):
         self.result = result
         self.style = style
         self.rob = rob
+        self.shrinkage = shrinkage
         self.counts = result.spec.counts or result.spec.single_arm
         self.kind = result.spec.data_kind
         self.arms = _arms(result)
@@ -192,7 +194,7 @@ class _Builder:
             note: NOTE_MARKS[i % len(NOTE_MARKS)] for i, note in enumerate(dict.fromkeys(notes))
         }
 
-    def study(self, row: StudyRow) -> Row:
+    def study(self, row: StudyRow, group: GroupResult) -> Row:
         e, d, style = row.effect, self.result.display, self.style
         mark = f"\u00a0{self.marks[row.note]}" if row.note in self.marks and row.estimable else ""
         cells = {"study": row.label + mark}
@@ -212,7 +214,10 @@ class _Builder:
         est, lo, hi = (d(x, row) for x in (row.yi, row.yi - half, row.yi + half))
         cells |= {"weight": style.weight(row.weight), "effect": self.ci(est, lo, hi)}
         area = row.weight / self.max_weight
-        return Row(cells, mark=Mark("square", est, lo, hi, area, whole=False))
+        shrunken = group.shrunken.get(row.effect.study) if self.shrinkage else None
+        shrunken = tuple(d(x, row) for x in shrunken) if shrunken else None
+        mark = Mark("square", est, lo, hi, area, whole=False, shrunken=shrunken)
+        return Row(cells, mark=mark)
 
     def totals(self, group: GroupResult) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Events and patients per arm of a group (the single arm of proportions)."""
@@ -278,12 +283,12 @@ class _Builder:
         if not result.groups:
             tag = result.restricted_to
             heading = [self.heading(tag, True)] if tag else []
-            studies = [self.study(r) for r in result.overall.rows]
+            studies = [self.study(r, result.overall) for r in result.overall.rows]
             return [*heading, *studies, *self.pooled(result.overall, True)]
         rows: list[Row] = []
         for i, group in enumerate(result.groups):
             rows.append(self.heading(group.name, i == 0))
-            rows += [self.study(r) for r in group.rows]
+            rows += [self.study(r, group) for r in group.rows]
             rows += self.pooled(group, total=False)
         total = self.pooled(result.overall, total=True)
         rows.append(Row(total[0].cells, bold=True, mark=total[0].mark, space_before=0.35))
@@ -303,6 +308,11 @@ class _Builder:
             model = fit.model.replace("tau²", style.tau)
             if methods.method(spec.method).family == methods.BAYES:
                 notes.append(f"Model: {model}; {fit.prior}; {spec.level:.0%} CrI: central.")
+                if self.shrinkage:
+                    notes.append(
+                        "Grey, open circles: each study's shrunken estimate, the posterior "
+                        f"median of its own effect with its {spec.level:.0%} CrI (Röver 2020)."
+                    )
             else:
                 ci = methods.ci_method(spec.test).description
                 notes.append(f"Model: {model}; {spec.level:.0%} CI: {ci}.")
@@ -363,6 +373,7 @@ def forest_panel(
     columns: tuple[str, ...] = COLUMNS,
     gap: float = GAP,
     rob: Mapping[str, StudyRiskOfBias] | None = None,
+    shrinkage: bool = False,
 ) -> Panel:
     """The rows, columns and axis of the forest plot of ``result`` (see :func:`forest_plot`)."""
     if not result.overall.rows:
@@ -371,7 +382,9 @@ def forest_panel(
     if unknown:
         raise ValueError(f"unknown column {unknown[0]!r}; choose from {', '.join(COLUMNS)}")
     chosen = get_style(style) if isinstance(style, str) else style
-    builder = _Builder(result, chosen, rob)
+    if shrinkage and not result.overall.shrunken:
+        raise ValueError("shrunken estimates need the Bayesian model (--method bayes)")
+    builder = _Builder(result, chosen, rob, shrinkage)
     rows = builder.rows()
     left, right = _columns(result, chosen, columns)
     if rob is not None:
@@ -406,6 +419,7 @@ def forest_plot(
     settings: FigureSettings | None = None,
     columns: tuple[str, ...] | None = None,
     rob: Mapping[str, StudyRiskOfBias] | None = None,
+    shrinkage: bool = False,
     **options,
 ) -> Figure:
     """Forest plot of ``result`` (from :func:`metaall.analysis.run_analysis`).
@@ -418,6 +432,8 @@ def forest_plot(
     spec, year, weight or effect). ``rob`` (study -> ROBINS-I assessment, e.g.
     ``Extractions.risk_of_bias``) adds the traffic-light columns and their legend;
     without a chosen width the figure is then as wide as they need (at least double).
+    ``shrinkage`` (Bayesian results) draws each study's shrunken estimate under its own,
+    as R bayesmeta's forest plot does (Röver 2020, J Stat Softw 93(6), §2.5).
 
     ``columns`` chooses what stands beside the labels (:data:`COLUMNS`). Left open, the
     style's full layout is drawn where it fits; in a narrower figure (one journal column)
@@ -429,7 +445,7 @@ def forest_plot(
     look = figure_settings(settings, **options)
     chosen = look.journal
     if rob is not None and look.width is None:  # as wide as the traffic lights need
-        panel = forest_panel(result, chosen, tuple(columns or COLUMNS), GAP, rob)
+        panel = forest_panel(result, chosen, tuple(columns or COLUMNS), GAP, rob, shrinkage)
         need = math.ceil(ROOMY * minimum_width_mm(panel, look))
         look = figure_settings(look, width=max(WIDTHS_MM["double"], need))
     if columns is not None:
@@ -445,7 +461,7 @@ def forest_plot(
     for style, shown, size in attempts:
         gap = GAP if style is chosen else COMPACT_GAP
         try:
-            panel = forest_panel(result, style, shown, gap, rob)
+            panel = forest_panel(result, style, shown, gap, rob, shrinkage)
             return draw_panel(panel, size, "double")
         except TooNarrow as exc:
             narrow = exc

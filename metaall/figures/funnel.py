@@ -29,6 +29,7 @@ from metaall.analysis import AnalysisResult
 from metaall.analysis.bias import estimable_rows, small_study_tests
 from metaall.diagnostics.bias import MIN_STUDIES_ADVISED
 from metaall.figures.chart import Chart
+from metaall.figures.fonts import unbroken
 from metaall.figures.panel import INK, LINE_WIDTH
 from metaall.figures.scale import Scale, covering_scale
 from metaall.figures.settings import FigureSettings, figure_settings
@@ -56,11 +57,6 @@ def _trimfill(ax, filled, ymax: float, display) -> list[tuple]:
         legend.append((added, f"Filled studies (k0 = {filled.k0})"))
     adjusted = _line(ax, [display(filled.estimate)] * 2, [0.0, ymax], DOTTED)
     return [*legend, (adjusted, "Trim-and-fill estimate")]
-
-
-def _unbroken(text: str) -> str:
-    """``text`` with no-break spaces: an estimate and its interval stay on one line."""
-    return text.replace(" ", "\u00a0")
 
 
 def _contours(ax, x: Scale, ymax: float, display) -> list[tuple[Patch, str]]:
@@ -114,18 +110,18 @@ def funnel_plot(
     yi, se = np.array([r.yi for r in rows]), np.sqrt([r.vi for r in rows])
     display = np.exp if result.ratio else (lambda value: value)
     z = float(dist.norm_quantile(0.5 + spec.level / 2))
-    pooled = _unbroken(chosen.ci(display(fit.estimate), display(fit.ci_lb), display(fit.ci_ub)))
+    pooled = chosen.ci(display(fit.estimate), display(fit.ci_lb), display(fit.ci_ub))
+    model = fit.model.replace("tau²", chosen.tau)
     if result.proportion:  # the axis is the analysis scale; the note gives the percent
         est, lo, hi = (num(result.display(x), 1) for x in (fit.estimate, fit.ci_lb, fit.ci_ub))
-        shown = chosen.interval.format(lo=lo, hi=hi)
-        pooled = "proportion " + _unbroken(f"{est}% {shown}")
+        shown = unbroken(f"{est}% {chosen.interval.format(lo=lo, hi=hi)}")
+        notes = [f"Pooled estimate ({model}): proportion {shown}."]
     else:
-        pooled = f"{spec.measure} {pooled}"
-    notes = [f"Pooled estimate ({fit.model.replace('tau²', chosen.tau)}): {pooled}."]
+        notes = [f"Pooled estimate ({model}): {unbroken(f'{spec.measure} {pooled}')}."]
     if len(rows) < MIN_STUDIES_ADVISED:
         notes.append(
-            f"Caution: {len(rows)} {'study' if len(rows) == 1 else 'studies'}; with fewer than "
-            f"{MIN_STUDIES_ADVISED} a funnel plot cannot reliably show asymmetry (Cochrane "
+            f"Caution: with {len(rows)} {'study' if len(rows) == 1 else 'studies'} (fewer than "
+            f"{MIN_STUDIES_ADVISED}) a funnel plot cannot reliably show asymmetry (Cochrane "
             "Handbook v6.4 §13.3.5.4)."
         )
 
@@ -165,7 +161,7 @@ def funnel_plot(
     legend.append((studies, f"Studies (k = {yi.size})"))
     if filled is not None:
         legend += _trimfill(ax, filled, ymax, display)
-        ci = _unbroken(
+        ci = unbroken(
             chosen.ci(display(filled.estimate), display(filled.ci_lb), display(filled.ci_ub))
         )
         notes.append(

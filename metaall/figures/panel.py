@@ -51,6 +51,8 @@ WRAP_FOR_GRAPH = 0.3  # the graph's share that labels wrap for
 LINE_WIDTH = 0.6  # points
 INK = "black"
 SQUARE_INK = "0.3"
+SHRUNKEN_INK = "0.55"  # grey of the Bayesian shrunken estimates
+SHRUNKEN_OFFSET = 0.3  # below the study's own interval, in row pitches
 DOT = 1.15  # diameter of a traffic-light dot (em)
 DOT_GAP = 0.35  # between two dot columns (em)
 
@@ -85,7 +87,9 @@ class Mark:
 
     ``kind``: ``square`` (point estimate and interval, ``area`` the square's area
     relative to the largest, 0..1), ``diamond`` (a pooled estimate and its CI) or
-    ``interval`` (a prediction interval: a bar with end caps).
+    ``interval`` (a prediction interval: a bar with end caps). ``shrunken`` (median,
+    lower, upper) adds a study's shrunken estimate under the square: a grey interval
+    with an open circle.
     """
 
     kind: str
@@ -94,6 +98,7 @@ class Mark:
     hi: float
     area: float = 1.0
     whole: bool = True  # the axis holds the whole interval (else it may run past it)
+    shrunken: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -504,6 +509,8 @@ def _draw_mark(ax: Axes, mark: Mark, y: float, side: float, pitch: float) -> Non
                 ends = [y - pitch * 0.18, y + pitch * 0.18]
                 ax.plot([x, x], ends, color=INK, lw=LINE_WIDTH * 1.3, solid_capstyle="butt")
         return
+    if mark.shrunken is not None:
+        _shrunken(ax, mark.shrunken, y + SHRUNKEN_OFFSET * pitch, (lo, hi))
     if lo <= mark.est <= hi:
         ax.plot(
             [mark.est],
@@ -514,6 +521,24 @@ def _draw_mark(ax: Axes, mark: Mark, y: float, side: float, pitch: float) -> Non
             markeredgewidth=0,
             linestyle="none",
             zorder=3,
+        )
+
+
+def _shrunken(ax: Axes, values: tuple[float, float, float], y: float, limits) -> None:
+    """A shrunken estimate: grey interval, open circle at the median."""
+    est, lo, hi = values
+    ax.plot([max(lo, limits[0]), min(hi, limits[1])], [y, y], color=SHRUNKEN_INK, lw=LINE_WIDTH)
+    if limits[0] <= est <= limits[1]:
+        ax.plot(
+            [est],
+            [y],
+            marker="o",
+            markersize=2.6,
+            markerfacecolor="white",
+            markeredgecolor=SHRUNKEN_INK,
+            markeredgewidth=LINE_WIDTH,
+            linestyle="none",
+            zorder=4,
         )
 
 

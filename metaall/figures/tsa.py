@@ -38,6 +38,7 @@ from metaall.analysis import AnalysisResult
 from metaall.analysis.sequential import SequentialAnalysis, tsa_of
 from metaall.figures.chart import Chart
 from metaall.figures.export import figure_bytes
+from metaall.figures.fonts import unbroken
 from metaall.figures.panel import INK, LINE_WIDTH
 from metaall.figures.scale import MAX_TICKS, Scale, covering_scale
 from metaall.figures.settings import FORMATS, FigureSettings, figure_settings
@@ -57,10 +58,6 @@ BOUNDARY_INK = "0.45"  # grey and thick: the boundaries stand apart from the bla
 def _line(ax, xs, ys, dashes, width: float = LINE_WIDTH, **extra) -> Line2D:
     (drawn,) = ax.plot(xs, ys, color=INK, lw=width, ls=dashes, **extra)
     return drawn
-
-
-def _unbroken(text: str) -> str:
-    return text.replace(" ", "\u00a0")
 
 
 def _y_range(view: SequentialAnalysis, conventional: float) -> list[float]:
@@ -208,7 +205,7 @@ def _notes(view: SequentialAnalysis, style) -> list[str]:
     if tsa.boundaries.capped[tsa.look[last] - 1]:
         adjusted = "not informative yet (boundary capped at the last look)"
     else:
-        adjusted = _unbroken(style.ci(d(tsa.estimate[last]), *(d(x) for x in tsa.adjusted_ci)))
+        adjusted = unbroken(style.ci(d(tsa.estimate[last]), *(d(x) for x in tsa.adjusted_ci)))
     verdict = tsa.verdict[0].upper() + tsa.verdict[1:]
     pooled = [r for r, k in zip(view.rows, tsa.included, strict=True) if k]
     trials = "; ".join(f"{i + 1}\u00a0{row.label}" for i, row in enumerate(pooled))
@@ -216,7 +213,7 @@ def _notes(view: SequentialAnalysis, style) -> list[str]:
         f"{verdict}.",
         f"Required information size (RIS): {tsa.information_size.description}.",
         f"TSA-adjusted {spec.measure} {adjusted}; conventional {spec.level:.0%} "
-        f"CI {_unbroken(conventional)}.",
+        f"CI {unbroken(conventional)}.",
         f"Trials: {trials}.",
         _order(view, pooled),
     ]

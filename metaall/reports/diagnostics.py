@@ -258,7 +258,7 @@ def model_rows(runs: Sequence[ModelRun]) -> list[dict]:
             "prob_below_null": None,
             "tau2": None,
             "I2": None,
-            "note": run.problem or ("" if fit is not None else "no estimate"),
+            "note": run.problem or run.caution or ("" if fit is not None else "no estimate"),
         }
         if fit is not None:
             show = run.result.display
@@ -283,7 +283,7 @@ def model_text(runs: Sequence[ModelRun], rows: list[dict]) -> str:
     width = max(len(r["model"]) for r in rows)
     out = [f"The same evidence under each model: analysis '{spec.name}'{scope}", ""]
     out.append(
-        f"{'Model':<{width}}  {'':>3}  {'k':>3}  {'effect [95% interval]':<22}  {'p':<12}  tau²"
+        f"{'Model':<{width}}  {'':>3}  {'k':>3}  {'effect [95% interval]':<22}  {'p':<14}  tau²"
     )
     for row in rows:
         if row["effect"] is None:
@@ -296,8 +296,9 @@ def model_text(runs: Sequence[ModelRun], rows: list[dict]) -> str:
             p = fmt_p(row["pval"])
         out.append(
             f"{row['model']:<{width}}  {row['measure']:>3}  {row['k']:>3}  {effect:<22}  "
-            f"{p:<12}  {fmt_num(row['tau2'], 4)}"
+            f"{p:<14}  {fmt_num(row['tau2'], 4)}"
         )
+    out += [f"Caution: {run.caution}." for run in runs if run.caution and run.result]
     out += ["", "CrI for the Bayesian model; GLMMs and Peto pool the odds ratio. Sources:"]
     seen = []
     for run in runs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from metaall.data import COUNT_FIELDS
 from metaall.reports.records import table_rows
 
 if TYPE_CHECKING:
@@ -14,7 +15,13 @@ if TYPE_CHECKING:
 
 def to_frame(result: AnalysisResult) -> pd.DataFrame:
     """One row per study and per pooled line (subgroups, overall), as ``metaall pool
-    --format csv`` writes them; estimates on the analysis scale."""
+    --format records`` writes them; estimates on the analysis scale (``result.display``
+    turns one into what readers see: exp for ratios); counts as integers."""
     import pandas as pd
 
-    return pd.DataFrame.from_records(table_rows(result))
+    frame = pd.DataFrame.from_records(table_rows(result))
+    # counts stay whole numbers (pandas' nullable integers: pooled rows have none)
+    for name in (*COUNT_FIELDS, "year", "k", "Q_df"):
+        if name in frame:
+            frame[name] = frame[name].astype("Int64")
+    return frame

@@ -110,9 +110,17 @@ def _means(row: StudyRow) -> dict:
     return out
 
 
-def study_record(row: StudyRow, kind: str | bool, result: AnalysisResult | None = None) -> dict:
+def study_record(
+    row: StudyRow,
+    kind: str | bool,
+    result: AnalysisResult | None = None,
+    group: GroupResult | None = None,
+) -> dict:
     """One study's record: the extracted numbers of its kind of evidence (``kind``;
-    True/False are the counts/hazard-ratio kinds), its effect size and provenance."""
+    True/False are the counts/hazard-ratio kinds), its effect size and provenance; for
+    proportions (with ``result``) the back-transformed proportion; with the Bayesian
+    model of ``group`` also its shrunken estimate (``shrunken_median``, ``shrunken_lb``,
+    ``shrunken_ub``; analysis scale)."""
     if isinstance(kind, bool):
         kind = methods.COUNTS if kind else methods.HAZARD_RATIOS
     e = row.effect
@@ -137,6 +145,10 @@ def study_record(row: StudyRow, kind: str | bool, result: AnalysisResult | None 
         half = dist.norm_quantile(0.5 + result.spec.level / 2) * math.sqrt(row.vi)
         values = {"estimate": row.yi, "ci_lb": row.yi - half, "ci_ub": row.yi + half}
         record["proportion"] = proportion_record(result, values, row)
+    shrunken = group.shrunken.get(e.study) if group is not None else None
+    if shrunken is not None:
+        for name, value in zip(("median", "lb", "ub"), shrunken, strict=True):
+            record[f"shrunken_{name}"] = clean(value)
     return record
 
 
@@ -145,6 +157,11 @@ def _group_record(group: GroupResult, result: AnalysisResult) -> dict:
         "name": group.name,
         "studies": [r.effect.study for r in group.rows],
         "pooled": group_pooled_record(group, result),
+        **(
+            {"shrunken": {k: [clean(x) for x in v] for k, v in group.shrunken.items()}}
+            if group.shrunken
+            else {}
+        ),
         "weight": clean(group.total_weight),
     }
 
@@ -199,7 +216,9 @@ def method_details(result: AnalysisResult) -> dict:
         }
     if fit is not None and fit.REPORT_FIELDS:
         details["model_statistics"] = "; ".join(
-            f"{name} = {_short(getattr(fit, name))}" for name in fit.REPORT_FIELDS
+            f"{name} = {_short(getattr(fit, name))}"
+            for name in fit.REPORT_FIELDS
+            if getattr(fit, name) is not None  # e.g. sigma2 outside UM.RS
         )
     return details
 
@@ -230,7 +249,7 @@ def proportion_rule(add: float, to: str) -> str:
 
 
 def _short(value) -> str:
-    if value is None or isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_)):
         return str(value)
     return f"{float(value):.6g}"
 
@@ -280,7 +299,7 @@ def analysis_record(result: AnalysisResult) -> dict:
         "method": spec.method,
         "test": spec.test,
         "level": spec.level,
-        "studies": [study_record(r, spec.data_kind, result) for r in rows],
+        "studies": [study_record(r, spec.data_kind, result, result.overall) for r in rows],
         "pooled": group_pooled_record(result.overall, result),
         "subgroups": [_group_record(g, result) for g in result.groups],
         "subgroup_differences": None,
@@ -338,7 +357,9 @@ def table_rows(result: AnalysisResult) -> list[dict]:
         return {"row": kind, "study": "", "group": group.name, **pooled, **_flat(proportion)}
 
     for group in result.groups or (result.overall,):
-        rows += [{"row": "study", **_flat(study_record(r, kind, result))} for r in group.rows]
+        rows += [
+            {"row": "study", **_flat(study_record(r, kind, result, group))} for r in group.rows
+        ]
         rows.append(pooled_line(group, "subgroup" if result.groups else "overall"))
     if result.groups:
         rows.append(pooled_line(result.overall, "overall"))

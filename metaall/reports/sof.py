@@ -66,9 +66,13 @@ def _risks(group: GroupResult) -> tuple[str, str, str]:
     comparator = f"{k(a.control_risk)} per 1000{when}"
     risk = f"{k(a.risk[0])} per 1000 ({k(a.risk[1])} to {k(a.risk[2])})"
     lo, hi = sorted((k(a.difference[1]), k(a.difference[2])))
-    words = "fewer" if a.difference[0] < 0 else "more"
-    difference = f"{abs(k(a.difference[0]))} {words} per 1000 ({lo:+d} to {hi:+d})"
+    difference = f"{_more(k(a.difference[0]))} per 1000 (from {_more(lo)} to {_more(hi)})"
     return comparator, risk, difference
+
+
+def _more(count: int) -> str:
+    """A difference per 1000 in GRADEpro's words: "393 fewer", "20 more"."""
+    return f"{-count} fewer" if count < 0 else f"{count} more"
 
 
 def sof_table(findings: Sequence[Finding], title: str = "Summary of findings") -> ResultTable:

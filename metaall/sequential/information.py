@@ -212,7 +212,7 @@ def required_information_size(
         "OR": f"an odds ratio of {math.exp(log_effect):.4g}",
         "MD": f"a mean difference of {theta:g} (SD {math.sqrt(nu):g})",
     }[outcome]
-    risk = f", control-group risk {pc:g}" if pc is not None else ""
+    risk = f", control-group risk {100 * pc:.3g}%" if pc is not None else ""
     sides = "two-sided" if side == 2 else "one-sided"
     if kind == "tau2":
         adjust = f"τ² = {value:g}: {n_trials} trials of {per_trial:,} participants"
