@@ -21,7 +21,15 @@ from metaall.diagnostics import (
     peters_test,
     trim_and_fill,
 )
-from metaall.effects import EffectSizes, effect_sizes, hr_from_ci, hr_from_p
+from metaall.effects import (
+    EffectSizes,
+    back_transform,
+    effect_sizes,
+    generic_effects,
+    hr_from_ci,
+    hr_from_p,
+    mean_sd_from_median,
+)
 from metaall.models import (
     BayesResult,
     CountsResult,
@@ -49,6 +57,7 @@ from metaall.models import (
     subgroups,
     turner_prior,
 )
+from metaall.models.metareg import dummy_columns
 from metaall.sequential import (
     Boundaries,
     InformationSize,
@@ -88,9 +97,11 @@ __all__ = [
     "TrimFillResult",
     "UniformTau",
     "__version__",
+    "back_transform",
     "baujat",
     "begg_test",
     "diversity",
+    "dummy_columns",
     "effect_sizes",
     "egger_test",
     "fit",
@@ -98,10 +109,12 @@ __all__ = [
     "fit_glmm",
     "fit_mh",
     "fit_peto",
+    "generic_effects",
     "harbord_test",
     "hr_from_ci",
     "hr_from_p",
     "influence",
+    "mean_sd_from_median",
     "meta_regression",
     "permutation_test",
     "peters_test",

@@ -29,23 +29,71 @@ INVERSE_VARIANCE = (COMMON, RANDOM)
 # the kinds of evidence a measure is computed from (Effect.kind in metaall.data)
 COUNTS = "counts"
 HAZARD_RATIOS = "hr"
+PROPORTIONS = "proportion"
+MEANS = "means"
+GENERIC = "generic"
+KINDS = (COUNTS, HAZARD_RATIOS, PROPORTIONS, MEANS, GENERIC)
+KIND_WORDS = {
+    COUNTS: "2×2 counts",
+    HAZARD_RATIOS: "hazard ratios",
+    PROPORTIONS: "single-arm proportions",
+    MEANS: "means and SDs per arm",
+    GENERIC: "generic effects with their SE or CI",
+}
+"""Each kind of evidence in words, for messages."""
+
+# how a measure is shown to readers (Measure.display)
+RATIO = "ratio"
+DIFFERENCE = "difference"
+PROPORTION = "proportion"
 
 
 @dataclass(frozen=True)
 class Measure:
-    """An effect measure: ``label`` in words, the evidence it is computed from and
-    whether it is pooled on the log scale (ratios) or as it is."""
+    """An effect measure: ``label`` in words, the kind of evidence (``data``) it is
+    computed from, the scale it is pooled on and how readers see it.
+
+    ``scale`` is the analysis scale (``identity``, ``log``, ``logit``, ``arcsine``,
+    ``double arcsine``); ``display`` is ``ratio`` (back-transformed by exp, no effect
+    at 1, a log axis), ``difference`` (as pooled, no effect at 0) or ``proportion``
+    (back-transformed to 0-100%, no line of no effect); ``correction`` is metafor's
+    default continuity correction ``add`` for counts and proportions (0 for the
+    arcsine transforms, which need none).
+    """
 
     name: str
     label: str
     data: str
-    log_scale: bool
+    scale: str
+    display: str
     aliases: tuple[str, ...] = ()
+    correction: float = 0.5
+    reference: str = ""
 
     @property
     def title(self) -> str:
         """The label in title case, as RevMan heads its columns ("Risk Ratio")."""
         return self.label.title()
+
+    @property
+    def log_scale(self) -> bool:
+        """True when the measure is pooled on the log scale (ratios, log proportions)."""
+        return self.scale == "log"
+
+    @property
+    def ratio(self) -> bool:
+        """True for ratios: shown exponentiated, no effect at 1, on a log axis."""
+        return self.display == RATIO
+
+    @property
+    def proportion(self) -> bool:
+        """True for single-arm proportions: shown back-transformed in percent."""
+        return self.display == PROPORTION
+
+    @property
+    def null(self) -> float | None:
+        """The value of no effect on the display scale (None for proportions)."""
+        return {RATIO: 1.0, DIFFERENCE: 0.0}.get(self.display)
 
 
 @dataclass(frozen=True)
@@ -122,12 +170,111 @@ def _table(*entries) -> Mapping:
     return MappingProxyType({entry.name: entry for entry in entries})
 
 
-MEASURES: Mapping[str, Measure] = _table(
-    Measure("RR", "risk ratio", COUNTS, True, ("risk ratio",)),
-    Measure("OR", "odds ratio", COUNTS, True, ("odds ratio",)),
-    Measure("RD", "risk difference", COUNTS, False, ("risk difference",)),
-    Measure("HR", "hazard ratio", HAZARD_RATIOS, True, ("hazard ratio",)),
+_PROPORTIONS_REF = (
+    "Viechtbauer 2010, J Stat Softw 36(3) (metafor escalc); "
+    "Schwarzer et al. 2019, Res Synth Methods 10:476"
 )
+
+MEASURES: Mapping[str, Measure] = _table(
+    Measure("RR", "risk ratio", COUNTS, "log", RATIO, ("risk ratio",)),
+    Measure("OR", "odds ratio", COUNTS, "log", RATIO, ("odds ratio",)),
+    Measure("RD", "risk difference", COUNTS, "identity", DIFFERENCE, ("risk difference",)),
+    Measure("HR", "hazard ratio", HAZARD_RATIOS, "log", RATIO, ("hazard ratio",)),
+    Measure(
+        "PR",
+        "proportion",
+        PROPORTIONS,
+        "identity",
+        PROPORTION,
+        ("raw proportion",),
+        reference=_PROPORTIONS_REF,
+    ),
+    Measure(
+        "PLN",
+        "proportion (log)",
+        PROPORTIONS,
+        "log",
+        PROPORTION,
+        ("log proportion",),
+        reference=_PROPORTIONS_REF,
+    ),
+    Measure(
+        "PLO",
+        "proportion (logit)",
+        PROPORTIONS,
+        "logit",
+        PROPORTION,
+        ("logit proportion", "PLOGIT"),
+        reference=_PROPORTIONS_REF,
+    ),
+    Measure(
+        "PAS",
+        "proportion (arcsine)",
+        PROPORTIONS,
+        "arcsine",
+        PROPORTION,
+        ("arcsine proportion",),
+        correction=0.0,
+        reference="Anscombe 1948, Biometrika 35:246",
+    ),
+    Measure(
+        "PFT",
+        "proportion (Freeman-Tukey)",
+        PROPORTIONS,
+        "double arcsine",
+        PROPORTION,
+        ("Freeman-Tukey proportion",),
+        correction=0.0,
+        reference="Freeman & Tukey 1950, Ann Math Stat 21:607; Miller 1978, Am Stat 32:138",
+    ),
+    Measure(
+        "MD",
+        "mean difference",
+        MEANS,
+        "identity",
+        DIFFERENCE,
+        ("mean difference",),
+        reference="Cochrane Handbook v6.4 §6.5.1.1",
+    ),
+    Measure(
+        "SMD",
+        "standardised mean difference",
+        MEANS,
+        "identity",
+        DIFFERENCE,
+        ("standardized mean difference", "Hedges g"),
+        reference="Hedges 1981, J Educ Stat 6:107 (Hedges' g, exact bias correction)",
+    ),
+    Measure(
+        "ROM",
+        "ratio of means",
+        MEANS,
+        "log",
+        RATIO,
+        ("ratio of means",),
+        reference="Hedges, Gurevitch & Curtis 1999, Ecology 80:1150",
+    ),
+    Measure(
+        "GEN",
+        "generic effect",
+        GENERIC,
+        "identity",
+        DIFFERENCE,
+        ("generic", "GIV"),
+        reference="Cochrane Handbook v6.4 §10.3.3 (generic inverse variance)",
+    ),
+    Measure(
+        "GENR",
+        "generic ratio",
+        GENERIC,
+        "log",
+        RATIO,
+        ("generic ratio", "GIV ratio"),
+        reference="Cochrane Handbook v6.4 §6.3.2, §10.3.3 (generic inverse variance)",
+    ),
+)
+"""Every measure. Proportions and means take inverse-variance and Bayesian models
+only (MH, Peto and the GLMMs pool 2×2 tables: their ``measures`` list counts)."""
 
 _RATIOS_FROM_COUNTS = ("RR", "OR", "RD")
 
@@ -326,7 +473,8 @@ def lookup(kind: str, name: object):
 
 
 def measure(name: object) -> Measure:
-    """The measure called ``name`` (RR, OR, RD, HR; any case)."""
+    """The measure called ``name`` (RR, OR, RD, HR, PR, PLO, MD, SMD, GEN, ...; any
+    case or alias)."""
     return lookup("measure", name)
 
 
@@ -376,7 +524,12 @@ def check_combination(measure_name: str, method_name: str, test_name: str) -> No
     if meth.measures is not None and m.name not in meth.measures:
         what = ", ".join(meth.measures)
         hint = ""
-        if meth.family == EXACT:
+        if m.data not in (COUNTS, HAZARD_RATIOS):
+            hint = (
+                f"; {KIND_WORDS[m.data]} are pooled by inverse variance (REML, DL, FE, ...) "
+                "or --method bayes"
+            )
+        elif meth.family == EXACT:
             hint = "; use --measure OR, or --method bayes to pool the log risk ratio"
         raise Unfit("method", f"{meth.label} pools {what} only, not {m.label} ({m.name}){hint}")
     if t.name not in meth.ci_methods:

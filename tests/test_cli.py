@@ -293,7 +293,7 @@ def test_list_shows_analyses_subgroups_and_counts(project):
 
 def test_validate_clean_and_broken(project):
     ok = invoke(project, "validate")
-    assert ok.exit_code == 0 and ok.output.startswith("ok: 16 studies, 97 effects, 14 analyses")
+    assert ok.exit_code == 0 and ok.output.startswith("ok: 16 studies, 121 effects, 16 analyses")
     studies = project / "extractions" / "studies.csv"
     studies.write_text(studies.read_text().replace(",all,", ",leukaemia,", 2))
     bad = invoke(project, "validate")
@@ -368,7 +368,7 @@ def test_invalid_or_duplicate_add_leaves_files_byte_identical(project):
     assert result.exit_code == 1
     assert (
         result.output
-        == "error: " + str(folder / "effects.csv") + ":99: events_t: 30 events exceed n_t = 20\n"
+        == "error: " + str(folder / "effects.csv") + ":123: events_t: 30 events exceed n_t = 20\n"
     )
     assert snapshot(folder) == before
     dup = invoke(project, *add_args(study="NCT01044069", **EFFECT))

@@ -277,8 +277,8 @@ STUDY_ROW = {"study": "NCT02028455"}
             EFFECT_ROW,
             {"timepoint": "2 yrs"},
             "timepoint",
-            "expected a time point like '2 years', '6 months', '100 days', 'last follow-up' "
-            "or 'after induction', got '2 yrs'",
+            "expected a time point like '2 years', '6 months', '100 days', 'last follow-up', "
+            "'after induction' or 'best response', got '2 yrs'",
         ),
         (
             "effects.csv",

@@ -26,7 +26,7 @@ VOCABULARY = DATA.vocabulary
 KEYS = (
     "title, comparison, outcome, measure, method, test, level, zero_cells, subgroup_by, "
     "include, favours, arm_labels, order, prediction_interval, control_risks, risk_timepoint, "
-    "tau_prior, mu_prior, timepoint, overlap, caution, tsa"
+    "tau_prior, mu_prior, timepoint, overlap, caution, tsa, mods, permutations"
 )
 FIELDS = "population, design, disease, country, car_target, costim_domain, report"
 MINIMAL = "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: RR\n"
@@ -50,7 +50,7 @@ def error_of(path: Path) -> str:
 def test_shipped_specs_load_and_select_poolable_effects() -> None:
     specs = load_specs(REPO / "analyses", VOCABULARY)
     assert {"relapse", "relapse_hr", "os", "lfs"} <= specs.keys()
-    assert len(specs) == 14
+    assert len(specs) == 16
     assert validate_specs(REPO / "analyses", VOCABULARY) == []
     assert check_specs_against(specs, DATA) == []
 
@@ -111,6 +111,8 @@ def test_every_shipped_spec_states_the_analysis_explicitly() -> None:
     for path in sorted((REPO / "analyses").glob("*.yaml")):
         keys = yaml.safe_load(path.read_text(encoding="utf-8")).keys()
         explicit = {"measure", "method", "test", "zero_cells", "favours", "timepoint", "overlap"}
+        if methods.measure(yaml.safe_load(path.read_text(encoding="utf-8"))["measure"]).proportion:
+            explicit -= {"favours"}  # a single-arm rate favours no arm
         assert explicit <= keys, path.name
 
 
@@ -206,7 +208,7 @@ CASES = [
         5,
         "include.population",
         "unknown population tag 'MRD+'; allowed: mrd_neg, cr_cri, cr, mrd_pos_before_cart, "
-        "hsct_after_cart, all_treated, cmr",
+        "hsct_after_cart, all_treated, cmr, evaluable, responders",
     ),
     (
         "include:\n  report: [review]\n",
@@ -218,8 +220,8 @@ CASES = [
         "timepoint: [2 yrs]\n",
         4,
         "timepoint",
-        "expected a time point like '2 years', '6 months', '100 days', 'last follow-up' or "
-        "'after induction', got '2 yrs'",
+        "expected a time point like '2 years', '6 months', '100 days', 'last follow-up', "
+        "'after induction' or 'best response', got '2 yrs'",
     ),
     ("timepoint: [2 years, 2 year]\n", 4, "timepoint", "'2 year' is listed twice"),
     ("timepoint: []\n", 4, "timepoint", "expected a time point or a list of them, e.g. [2 years]"),
@@ -267,10 +269,11 @@ def test_spec_error(tmp_path: Path, extra: str, line: int, key: str, message: st
             + ", ".join(VOCABULARY.allowed("comparison")),
         ),
         (
-            "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: SMD\n",
+            "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: SMR\n",
             3,
             "measure",
-            "unknown measure 'SMD'; use one of RR, OR, RD, HR",
+            "unknown measure 'SMR'; use one of RR, OR, RD, HR, PR, PLN, PLO, PAS, PFT, MD, SMD, "
+            "ROM, GEN, GENR",
         ),
         (
             "comparison: hsct_vs_no_hsct_after_cart\noutcome: relapse\nmeasure: HR\nmethod: MH\n",
@@ -346,7 +349,7 @@ def test_check_against_data(tmp_path: Path) -> None:
     specs = load_specs(tmp_path, VOCABULARY)
     problems = [str(err) for err in check_specs_against(specs, DATA)]
     assert problems == [
-        f"{no_counts}:0: measure: no counts effect for hsct_vs_no_hsct_after_cart / efs",
+        f"{no_counts}:0: measure: no 2×2 counts for hsct_vs_no_hsct_after_cart / efs",
         f"{unknown}:0: include.study: unknown study 'NCT00000000'",
-        f"{unknown}:0: measure: no counts effect for hsct_vs_no_hsct_after_cart / relapse",
+        f"{unknown}:0: measure: no 2×2 counts for hsct_vs_no_hsct_after_cart / relapse",
     ]

@@ -11,10 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from metaall import methods
 from metaall.data import AnalysisSpec, Effect, Study
+from metaall.effects.transform import back_transform
 from metaall.models import BayesResult, HeterogeneityCI, PooledResult
+
+if TYPE_CHECKING:
+    from metaall.analysis.regression import Regression
 
 
 @dataclass(frozen=True)
@@ -128,11 +135,28 @@ class AnalysisResult:
     excluded: tuple[Excluded, ...]
     descriptions: Mapping[str, str] = field(default_factory=dict)
     """What each subgroup tag means (from the vocabulary), for reports and figures."""
+    regression: Regression | None = None
+    """The meta-regression on the spec's moderators (None: the spec has none)."""
+
+    @property
+    def measure(self) -> methods.Measure:
+        return methods.measure(self.spec.measure)
 
     @property
     def ratio(self) -> bool:
-        """True when effects are ratios pooled on the log scale."""
-        return methods.measure(self.spec.measure).log_scale
+        """True when effects are ratios: shown exponentiated, on a log axis, no effect
+        at 1 (not for log proportions, which are shown as proportions)."""
+        return self.measure.ratio
+
+    @property
+    def proportion(self) -> bool:
+        """True for single-arm proportions, shown back-transformed in percent."""
+        return self.measure.proportion
+
+    @property
+    def digits(self) -> int:
+        """Decimals of displayed effects: 1 for percentages, else 2."""
+        return 1 if self.proportion else 2
 
     @property
     def not_compared(self) -> tuple[str, ...]:
@@ -145,10 +169,28 @@ class AnalysisResult:
         """File-name stem of this result's outputs: the analysis, then the subgroup."""
         return self.spec.name + (f"_{self.restricted_to}" if self.restricted_to else "")
 
-    def display(self, value: float) -> float:
-        """A value on the analysis scale as readers see it (exp for ratios)."""
-        if not self.ratio:
+    def sizes(self, of: GroupResult | StudyRow | None = None) -> list[int]:
+        """The study sizes behind a value (for the Freeman-Tukey back-transformation):
+        one study's, a group's pooled studies', or (None) all pooled studies'."""
+        if isinstance(of, StudyRow):
+            return [of.effect.size]
+        group = self.overall if of is None else of
+        return [r.effect.size for r in group.pooled_rows if r.effect.size]
+
+    def display(self, value, of: GroupResult | StudyRow | None = None):
+        """A value (or array) on the analysis scale as readers see it: exp for ratios,
+        percent for proportions (:func:`metaall.effects.back_transform`; PFT at the
+        harmonic mean of the sizes of ``of``, as metafor's ``transf.ipft.hm``: a study
+        at its own size, a pooled value at its group's studies, default all pooled)."""
+        measure = self.measure
+        if measure.proportion:
+            sizes = self.sizes(of) if measure.name == "PFT" else None
+            return 100 * back_transform(measure.name, value, ni=sizes)
+        if not measure.ratio:
             return value
+        if np.ndim(value):
+            with np.errstate(over="ignore"):
+                return np.exp(value)
         try:
             return math.exp(value)
         except OverflowError:

@@ -23,6 +23,8 @@ import numpy as np
 
 from metaall import methods
 from metaall.analysis.absolute import absolute_effects
+from metaall.analysis.means import arm_means
+from metaall.analysis.regression import regression_of
 from metaall.analysis.result import (
     AnalysisResult,
     Excluded,
@@ -39,8 +41,8 @@ from metaall.data import (
     ZeroCells,
     timepoints,
 )
-from metaall.data.specs import ORDERS, OVERLAP_RULES
-from metaall.effects import effect_sizes, hr_from_ci, hr_from_p
+from metaall.data.specs import MODERATORS, ORDERS, OVERLAP_RULES, default_zero_cells
+from metaall.effects import effect_sizes, generic_effects, hr_from_ci, hr_from_p
 from metaall.models import PooledResult, fit, fit_mh, fit_peto
 from metaall.models.bayes import fit_bayes
 from metaall.models.glmm import fit_glmm
@@ -67,11 +69,19 @@ def with_options(
     risk_timepoint: str | None = None,
     tau_prior: str | None = None,
     mu_prior: str | None = None,
+    mods: tuple[str, ...] | None = None,
+    permutations: int | None = None,
+    seed: int | None = None,
 ) -> AnalysisSpec:
     """The spec with overrides applied (None keeps the spec's value); names are looked
     up in :mod:`metaall.methods`; ``ValueError`` if the settings do not fit together.
-    ``prediction`` is a prediction-interval method, or ``"none"`` for no interval."""
+    ``prediction`` is a prediction-interval method, or ``"none"`` for no interval;
+    ``mods`` the moderators of a meta-regression (an empty tuple: none),
+    ``permutations`` the size of its permutation test."""
     z = spec.zero_cells
+    new_measure = methods.measure(measure or spec.measure).name
+    if new_measure != spec.measure and z == default_zero_cells(spec.measure):
+        z = default_zero_cells(new_measure)  # the new measure's own default correction
     interval = spec.prediction_interval
     if prediction is not None:
         interval = (
@@ -79,7 +89,7 @@ def with_options(
         )
     new = replace(
         spec,
-        measure=methods.measure(measure or spec.measure).name,
+        measure=new_measure,
         method=methods.method(method or spec.method).name,
         test=methods.ci_method(test or spec.test).name,
         level=spec.level if level is None else level,
@@ -94,7 +104,12 @@ def with_options(
             to=to or z.to,
             drop00=z.drop00 if drop00 is None else drop00,
         ),
+        mods=spec.mods if mods is None else tuple(mods),
+        permutations=spec.permutations if permutations is None else permutations,
+        seed=spec.seed if seed is None else seed,
     )
+    if not new.mods and permutations is None:  # no moderators: no permutation test either
+        new = replace(new, permutations=None)
     if new.data_kind != spec.data_kind:
         raise ValueError(
             f"measure {new.measure} needs {new.data_kind} data, but analysis "
@@ -113,7 +128,31 @@ def with_options(
             raise ValueError(f"an assumed control risk is a proportion in (0, 1), got {risk:g}")
     if new.order not in ORDERS:
         raise ValueError(f"unknown order {new.order!r}; use one of {', '.join(ORDERS)}")
+    check_moderators(new)
     return new
+
+
+def check_moderators(spec: AnalysisSpec) -> None:
+    """ValueError unless the spec's moderators are known fields, each named once, its
+    model pools by inverse variance, and a permutation test has moderators to test."""
+    for name in spec.mods:
+        if name not in MODERATORS:
+            raise ValueError(f"unknown moderator {name!r}; use one of {', '.join(MODERATORS)}")
+    if len(set(spec.mods)) != len(spec.mods):
+        raise ValueError(f"a moderator is named twice in {', '.join(spec.mods)}")
+    if spec.mods:
+        try:
+            methods.inverse_variance(spec.method)
+        except ValueError as exc:
+            raise ValueError(
+                f"a meta-regression needs an inverse-variance model ('--mods none' pools "
+                f"without it): {exc}"
+            ) from None
+    if spec.permutations is not None:
+        if not spec.mods:
+            raise ValueError("a permutation test needs moderators (--mods)")
+        if spec.permutations < 2:
+            raise ValueError(f"permutations must be at least 2, got {spec.permutations}")
 
 
 def _group_of(spec: AnalysisSpec, effect: Effect, study: Study) -> str:
@@ -125,8 +164,17 @@ def _group_of(spec: AnalysisSpec, effect: Effect, study: Study) -> str:
 
 def _usable(spec: AnalysisSpec, effect: Effect) -> str:
     """Why an effect cannot enter a spec's analysis ('' when it can)."""
-    if effect.has_data_for(spec.data_kind):
+    measure = methods.measure(spec.measure)
+    if effect.fits(measure):
         return ""
+    pools = f"this analysis pools {measure.label} ({measure.name})"
+    if spec.data_kind == methods.GENERIC and effect.kind == methods.GENERIC:
+        scale = effect.effect_scale or "no effect_scale"
+        return f"a generic effect on the {scale} scale; {pools}"
+    if effect.kind in (methods.PROPORTIONS, methods.MEANS, methods.GENERIC):
+        return f"{methods.KIND_WORDS[effect.kind]} only; {pools}"
+    if spec.data_kind not in (methods.COUNTS, methods.HAZARD_RATIOS):
+        return f"no {methods.KIND_WORDS[spec.data_kind]} reported; {pools}"
     if spec.data_kind == methods.HAZARD_RATIOS:
         if effect.hr is None and effect.p_value is not None:
             return "p-value only, no hazard ratio reported"
@@ -190,7 +238,7 @@ def _overlap_key(rule: str, effect: Effect) -> tuple[int, int]:
     """Sort key of a group member's row under ``rule`` (a key of OVERLAP_RULES): the
     primary report and the larger cohort (n_t + n_c) first, in the rule's order."""
     primary = int(effect.report == "primary")
-    size = (effect.n_t or 0) + (effect.n_c or 0)
+    size = effect.size or (effect.n_t or 0) + (effect.n_c or 0)
     return (-primary, -size) if rule == "primary" else (-size, -primary)
 
 
@@ -312,9 +360,25 @@ def _effect_sizes(spec: AnalysisSpec, items: Sequence[Item]):
     """yi, vi and a note per item (NaN where not estimable)."""
     effects = [e for e, _, _ in items]
     names = [e.study for e in effects]
-    if spec.data_kind == methods.HAZARD_RATIOS:
-        yi, vi, notes = zip(*(_log_hazard_ratio(e) for e in effects), strict=True)
+    one_by_one = {
+        methods.HAZARD_RATIOS: _log_hazard_ratio,
+        methods.MEANS: lambda e: _from_means(spec, e),
+        methods.GENERIC: _generic,
+    }
+    if spec.data_kind in one_by_one:
+        computed = (one_by_one[spec.data_kind](e) for e in effects)
+        yi, vi, notes = zip(*computed, strict=True)
         yi, vi, notes = np.array(yi), np.array(vi), list(notes)
+    elif spec.data_kind == methods.PROPORTIONS:
+        z = spec.zero_cells
+        xi, ni = ([getattr(e, f) for e in effects] for f in ("events", "n"))
+        es = effect_sizes(measure=spec.measure, xi=xi, ni=ni, add=z.add, to=z.to, studies=names)
+        yi, vi = es.yi, es.vi
+        notes = [f"{z.add:g} added to events and non-events" if c else "" for c in es.corrected]
+        notes = [
+            n if np.isfinite(y) else "not estimable: no events or no non-events, uncorrected"
+            for n, y in zip(notes, yi, strict=True)
+        ]
     else:
         z = spec.zero_cells
         counts = [[getattr(e, f) for e in effects] for f in COUNT_FIELDS]
@@ -341,6 +405,50 @@ def _log_hazard_ratio(e: Effect) -> tuple[float, float, str]:
     except ValueError as exc:
         reason = str(exc).split(": ", 1)[-1]
         return math.nan, math.nan, f"not estimable: {reason}"
+    return float(es.yi[0]), float(es.vi[0]), note
+
+
+def _from_means(spec: AnalysisSpec, e: Effect) -> tuple[float, float, str]:
+    """MD, SMD or ROM from the arms' means and SDs (derived from the median where an
+    arm gives its median: :func:`arm_means`), its variance and a note; NaN with the
+    reason when the measure is undefined for the row (e.g. ROM of a negative mean)."""
+    try:
+        t, c = (arm_means(e, arm) for arm in ("t", "c"))
+        es = effect_sizes(
+            measure=spec.measure,
+            m1i=[t.mean],
+            sd1i=[t.sd],
+            n1i=[t.n],
+            m2i=[c.mean],
+            sd2i=[c.sd],
+            n2i=[c.n],
+        )
+    except ValueError as exc:
+        return math.nan, math.nan, f"not estimable: {str(exc).split(': ', 1)[-1]}"
+    arms = dict(zip(("t", "c"), spec.arm_labels, strict=True))
+    by_method: dict[str, list[str]] = {}
+    for a in (t, c):
+        if a.derivation:
+            by_method.setdefault(a.derivation, []).append(arms[a.arm])
+    derived = [f"{' and '.join(labels)}: {how}" for how, labels in by_method.items()]
+    return float(es.yi[0]), float(es.vi[0]), "; ".join(derived)
+
+
+def _generic(e: Effect) -> tuple[float, float, str]:
+    """A generic effect and its variance from its SE or CI (log scale for ratios)."""
+    ratio = e.effect_scale == "ratio"
+    try:
+        if e.se is not None:
+            es = generic_effects(yi=[e.effect], se=[e.se], log=ratio)
+        else:
+            bounds = dict(lower=[e.effect_lower], upper=[e.effect_upper], level=e.ci_level)
+            estimate = None if e.effect is None else [e.effect]
+            es = generic_effects(yi=estimate, log=ratio, **bounds)
+    except ValueError as exc:
+        return math.nan, math.nan, f"not estimable: {str(exc).split(': ', 1)[-1]}"
+    note = "effect taken as the midpoint of its CI" if e.effect is None else ""
+    if ratio and e.effect is None:
+        note = "effect taken as the geometric midpoint of its CI"
     return float(es.yi[0]), float(es.vi[0]), note
 
 
@@ -455,8 +563,18 @@ def run_analysis(
         difference = _difference(spec, groups, labels, yi, vi)
     vocab, by = data.vocabulary, spec.subgroup_by
     descriptions = {g: vocab.describe(by, g) for g in names if by and vocab.has(by, g)}
+    regression = None
+    if spec.mods and overall.fit is not None:
+        regression = regression_of(spec, overall.pooled_rows)
     return AnalysisResult(
-        spec, subgroup, tuple(groups), overall, difference, tuple(excluded), descriptions
+        spec,
+        subgroup,
+        tuple(groups),
+        overall,
+        difference,
+        tuple(excluded),
+        descriptions,
+        regression,
     )
 
 

@@ -145,7 +145,7 @@ def model_comparison(
     out = []
     for label, changes in _alternatives(spec):
         try:
-            variant = with_options(spec, **changes)
+            variant = with_options(spec, mods=(), **changes)  # the pooled effect only
             result = run_analysis(variant, data, subgroup)
             caution = _caution(variant.method, result)
             out.append(ModelRun(label, variant, result, caution=caution))

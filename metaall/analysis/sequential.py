@@ -112,10 +112,15 @@ def chronological(rows: tuple[StudyRow, ...]) -> tuple[tuple[StudyRow, ...], str
 
 def _check_monitorable(spec, group: GroupResult) -> None:
     """Participants come from 2×2 counts; the group needs a pooled estimate."""
-    if not spec.counts:
+    if spec.data_kind == methods.HAZARD_RATIOS:
         raise ValueError(
             f"trial sequential analysis needs each trial's participants (n_t + n_c); "
             f"analysis '{spec.name}' pools hazard ratios, which carry none"
+        )
+    if not spec.counts:
+        raise ValueError(
+            f"trial sequential analysis monitors two-arm trials with events (2×2 counts); "
+            f"analysis '{spec.name}' pools {methods.KIND_WORDS[spec.data_kind]}"
         )
     if not group.estimable:
         raise ValueError(f"analysis '{spec.name}' [{group.name}] has no estimable study")

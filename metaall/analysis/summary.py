@@ -36,8 +36,9 @@ def findings(
     judgements: Mapping[str, Mapping] | None = None,
 ) -> list[Finding]:
     """The findings of ``outcomes`` (``ANALYSIS`` or ``ANALYSIS:SUBGROUP``; default: every
-    analysis with a pooled estimate); ``judgements`` maps an outcome's name to the
-    reviewer's domain judgements (default: the project's ``grade.yaml``)."""
+    comparative analysis with a pooled estimate, not single-arm proportions);
+    ``judgements`` maps an outcome's name to the reviewer's domain judgements (default:
+    the project's ``grade.yaml``)."""
     data, specs = project.load()
     if judgements is None:
         judgements = load_judgements(project.root / GRADE_FILE)
@@ -52,6 +53,13 @@ def findings(
         if analysis not in specs:
             known = ", ".join(specs)
             raise ValueError(f"no analysis '{analysis}' in {project.analyses_dir}; known: {known}")
+        if specs[analysis].single_arm:  # a rate, not a comparison: no relative effect
+            if outcomes:
+                raise ValueError(
+                    f"'{name}' pools single-arm proportions: a summary-of-findings row "
+                    "compares an intervention with a comparator"
+                )
+            continue
         result = run_analysis(specs[analysis], data, subgroup or None)
         if not result.overall.estimable:
             if outcomes:

@@ -23,6 +23,7 @@ from metaall.data import (
 )
 from metaall.data.extractions import EFFECTS_FILE, STUDIES_FILE
 from metaall.data.journal import changing, commit, reading
+from metaall.data.model import EFFECT_OPTIONAL_COLUMNS
 from metaall.data.writing import with_rows
 from metaall.reports.changes import changes, summary
 
@@ -54,7 +55,24 @@ def _new_rows(options: dict, from_file: Path | None) -> tuple[list[dict[str, str
     if given:
         raise click.UsageError("give the effect either as options or with --from, not both")
     records = read_csv(from_file, ("study",), tuple(c for c in EFFECT_COLUMNS if c != "study"))
-    return [dict(r.cells) for r in records], [(from_file, r.line) for r in records]
+    cells = [{name: cell for name, cell in r.cells.items() if cell} for r in records]
+    return cells, [(from_file, r.line) for r in records]
+
+
+def _appended(path: Path, rows: list[dict[str, str]]) -> bytes:
+    """``path`` with ``rows`` appended; a DataError naming the column when the file's
+    header lacks one the rows fill (a newer optional column: add it to the header)."""
+    try:
+        return with_rows(path, rows)
+    except ValueError as exc:
+        column = str(exc).rsplit("no column ", 1)[-1].split(",")[0]
+        raise DataError(
+            str(path),
+            1,
+            column,
+            "not in this file's header; add the column (empty for the "
+            "rows already there) to write this row",
+        ) from None
 
 
 def _study_row(data: Extractions, rows: list[dict], options: dict) -> dict[str, str] | None:
@@ -93,7 +111,9 @@ def _validate_candidate(folder: Path, files: dict[str, bytes], origins: list) ->
             first = problems[0]
             name = Path(first.path).name
             if name == EFFECTS_FILE:
-                lines = [r.line for r in read_csv(scratch / name, EFFECT_COLUMNS)]
+                required = [c for c in EFFECT_COLUMNS if c not in EFFECT_OPTIONAL_COLUMNS]
+                records = read_csv(scratch / name, required, EFFECT_OPTIONAL_COLUMNS)
+                lines = [r.line for r in records]
                 added = dict(zip(lines[len(lines) - len(origins) :], origins, strict=True))
                 path, row = added.get(first.row, (None, 0))
                 if path is not None:  # a --from row: where the reviewer wrote it
@@ -163,10 +183,10 @@ def add(project: Project, from_file: Path | None, dry_run: bool, **options) -> N
     with changing(folder) if not dry_run else reading(folder):
         data = load_extractions(folder)
         specs = load_specs(project.analyses_dir, data.vocabulary).values()  # before writing
-        files = {EFFECTS_FILE: with_rows(folder / EFFECTS_FILE, rows)}
+        files = {EFFECTS_FILE: _appended(folder / EFFECTS_FILE, rows)}
         study = _study_row(data, rows, options)
         if study is not None:
-            files[STUDIES_FILE] = with_rows(folder / STUDIES_FILE, [study])
+            files[STUDIES_FILE] = _appended(folder / STUDIES_FILE, [study])
         candidate = _validate_candidate(folder, files, origins)
         if not dry_run:
             commit(folder, files)  # both files or neither, whatever happens

@@ -10,7 +10,7 @@ from metaall import methods
 from metaall.analysis import AnalysisResult, Project, UnknownAnalysis, run_analysis, with_options
 from metaall.data import AnalysisSpec, DataError, Extractions
 from metaall.data.adhoc import load_adhoc
-from metaall.data.specs import ORDERS
+from metaall.data.specs import DEFAULT_SEED, MODERATORS, ORDERS
 from metaall.data.writing import write_atomic
 from metaall.figures.settings import DPI_RANGE, FONT_SIZES, STYLES, FigureSettings
 from metaall.reports.tables import FORMATS, to_csv, to_json, to_markdown
@@ -173,6 +173,54 @@ def _risks(ctx, param, value: str | None) -> tuple[float, ...] | None:
     return risks
 
 
+def _moderators(ctx, param, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return ()
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [n for n in names if n not in MODERATORS]
+    if unknown or not names:
+        allowed = ", ".join(MODERATORS)
+        raise click.BadParameter(
+            f"unknown moderator {', '.join(unknown) or '(none)'}; use {allowed}"
+        )
+    return names
+
+
+def regression_options(command):
+    """``--mods``, ``--permutations`` and ``--seed``: a meta-regression and its
+    permutation test (overriding the spec's ``mods`` and ``permutations``)."""
+    return stack_options(
+        command,
+        [
+            click.option(
+                "--mods",
+                metavar="FIELD[,FIELD...]",
+                callback=_moderators,
+                help="Meta-regression on study or effect fields: year (numeric), or "
+                "categorical ones (population, design, disease, country, car_target, "
+                "costim_domain, report, timepoint, group: the subgroup); the reference level "
+                "is the first in sorted order. Overrides the spec's mods; 'none' for no "
+                "meta-regression.",
+            ),
+            click.option(
+                "--permutations",
+                type=click.IntRange(2, 10**7),
+                metavar="N",
+                help="Permutation test of the meta-regression with N permutations (exact, "
+                "over all distinct permutations, when there are no more than N; metafor "
+                "permutest).",
+            ),
+            click.option(
+                "--seed",
+                type=int,
+                help=f"Seed of a random permutation test (default {DEFAULT_SEED}).",
+            ),
+        ],
+    )
+
+
 MODEL_OPTIONS = (
     "measure",
     "method",
@@ -187,6 +235,9 @@ MODEL_OPTIONS = (
     "risk_timepoint",
     "tau_prior",
     "mu_prior",
+    "mods",
+    "permutations",
+    "seed",
 )
 
 
@@ -337,8 +388,10 @@ def data_option(command):
         "--data",
         "data_file",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="Use an ad-hoc CSV (study,events_t,n_t,events_c,n_c or study,hr,hr_lower,"
-        "hr_upper; optional label, year, group) instead of an analysis from extractions/.",
+        help="Use an ad-hoc CSV instead of an analysis from extractions/: 2×2 counts "
+        "(study,events_t,n_t,events_c,n_c), hazard ratios (study,hr,hr_lower,hr_upper), "
+        "proportions (study,events,n), means (study,mean_t,sd_t,n_t,mean_c,sd_c,n_c) or "
+        "generic effects (study,effect,se,effect_scale); optional label, year, group.",
     )(command)
 
 

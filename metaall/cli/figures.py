@@ -1,5 +1,6 @@
-"""``metaall forest``, ``funnel``, ``sensitivity-plot`` and ``rob-plot``: manuscript
-figures (``metaall export`` writes the first three, see :mod:`metaall.cli.run`).
+"""``metaall forest``, ``funnel``, ``sensitivity-plot``, ``rob-plot``, ``posterior``,
+``tsa-plot`` and ``bubble``: manuscript figures (``metaall export`` writes the first
+three, see :mod:`metaall.cli.run`).
 
 matplotlib is imported inside the commands, when a figure is asked for, so that
 registering them costs ``metaall pool`` nothing.
@@ -29,7 +30,7 @@ from metaall.cli.common import (
 )
 from metaall.cli.sequential import tsa_options, tsa_settings
 from metaall.data import load_extractions
-from metaall.data.specs import ORDERS
+from metaall.data.specs import MODERATORS, ORDERS
 from metaall.data.writing import UnsafeTarget
 from metaall.figures.settings import format_of
 
@@ -312,4 +313,40 @@ def tsa_plot(project, analysis, subgroup, data_file, output, overwrite, **option
     _save(lambda: draw(tsa_of(result, given), look), output, look.dpi, overwrite)
 
 
-COMMANDS = (forest, funnel, sensitivity_plot, rob_plot, posterior, tsa_plot)
+@click.command()
+@click.argument("analysis", required=False)
+@subgroup_option
+@data_option
+@click.option(
+    "--mod",
+    "moderator",
+    required=True,
+    type=click.Choice(MODERATORS),
+    help="The moderator on the horizontal axis (numeric: year); the meta-regression is "
+    "fitted on it alone.",
+)
+@click.option("--labels", is_flag=True, help="Name each study beside its circle.")
+@_output_options
+@figure_options("single")
+@model_options
+@pass_project
+def bubble(project, analysis, subgroup, data_file, moderator, labels, output, overwrite, **options):
+    """Bubble plot of the meta-regression of ANALYSIS on one numeric moderator: each
+    study's effect against the moderator, circles sized by weight, the fitted line and
+    its confidence band (metafor regplot); ratios on a log axis, proportions in percent.
+
+    \b
+    Examples:
+      metaall bubble relapse --mod year -o relapse_year.pdf
+      metaall bubble --data rates.csv --mod year --labels -o rates_year.png
+      metaall bubble relapse --mod year --method DL --ci hk --style bmj -o year.svg
+    """
+    from metaall.figures.bubble import bubble_plot
+
+    options["mods"] = (moderator,)
+    look = settings_from(options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options)
+    _save(lambda: bubble_plot(result, moderator, look, labels), output, look.dpi, overwrite)
+
+
+COMMANDS = (forest, funnel, sensitivity_plot, rob_plot, posterior, tsa_plot, bubble)

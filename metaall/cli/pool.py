@@ -13,6 +13,7 @@ from metaall.cli.common import (
     data_option,
     model_options,
     pass_project,
+    regression_options,
     subgroup_option,
     write_report,
 )
@@ -48,6 +49,7 @@ def render(result: AnalysisResult, fmt: str) -> str | bytes:
 @subgroup_option
 @data_option
 @model_options
+@regression_options
 @click.option(
     "--format",
     "fmt",
@@ -69,7 +71,8 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, output, **options
 
     Without --subgroup every subgroup is pooled, then all studies, with the test for
     subgroup differences. Options override the spec; the method block at the end of
-    the report states every setting used.
+    the report states every setting used. With --mods (or the spec's mods) the
+    meta-regression's coefficients, QM, QE, tau² and R² follow the table.
 
     \b
     Examples:
@@ -77,6 +80,8 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, output, **options
       metaall pool relapse --method DL --ci hk --format json
       metaall pool --data trials.csv --measure OR --method MH
       metaall pool relapse --format docx -o relapse_table.docx
+      metaall pool cart_cr_cri --mods costim_domain --permutations 1000
+      metaall pool --data rates.csv --measure PFT
     """
     result = analysis_or_data(project, analysis, subgroup, data_file, options)
     write_report(render(result, fmt), output)

@@ -4,7 +4,8 @@
 
 * ``vocabulary.csv`` (``field,tag,description``): every allowed tag;
 * ``studies.csv``: one row per study;
-* ``effects.csv``: one row per effect of one study, 2×2 counts or a hazard ratio;
+* ``effects.csv``: one row per effect of one study: 2×2 counts, a hazard ratio, a
+  single-arm proportion, means per arm or a generic effect;
 * ``risk_of_bias.csv`` (optional): ROBINS-I judgements per study and domain
   (:mod:`metaall.data.risk_of_bias`).
 
@@ -40,7 +41,8 @@ from metaall.data.model import (
     Vocabulary,
 )
 from metaall.data.risk_of_bias import RISK_OF_BIAS_FILE, load_risk_of_bias
-from metaall.data.rows import RowReader, check_numbers
+from metaall.data.rows import RowReader, check_numbers, kind_cells
+from metaall.methods import PROPORTIONS
 
 VOCABULARY_FILE = "vocabulary.csv"
 STUDIES_FILE = "studies.csv"
@@ -163,7 +165,7 @@ def _effect(row: RowReader, vocabulary: Vocabulary, studies: Mapping[str, Study]
         outcome=row.tag("outcome", vocabulary),
         population=row.tag("population", vocabulary),
         arm_t=row.text("arm_t", required=True),
-        arm_c=row.text("arm_c", required=True),
+        arm_c=row.text("arm_c"),
         **{name: row.integer(name) for name in COUNT_FIELDS},
         hr=row.number("hr"),
         hr_lower=row.number("hr_lower"),
@@ -183,11 +185,22 @@ def _effect(row: RowReader, vocabulary: Vocabulary, studies: Mapping[str, Study]
         source_row=row.text("source_row", required=True),
         derivation=row.text("derivation"),
         note=row.text("note"),
+        **kind_cells(row),
         path=row.path,
         line=row.record.line,
     )
     check_numbers(row, effect)
+    _comparator(row, effect)
     return effect
+
+
+def _comparator(row: RowReader, effect: Effect) -> None:
+    """Two-arm evidence names its comparator arm; a single-arm proportion has none."""
+    single = effect.kind == PROPORTIONS and len(effect.kinds) == 1
+    if single and effect.arm_c:
+        row.fail("arm_c", "a single-arm proportion has no comparator arm: leave arm_c blank")
+    elif not single and not effect.arm_c:
+        row.fail("arm_c", "required, but empty")
 
 
 def _effects(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from metaall.methods import COUNTS, HAZARD_RATIOS
+from metaall.methods import COUNTS, GENERIC, HAZARD_RATIOS, MEANS, PROPORTIONS, Measure
 
 VOCABULARY_COLUMNS = ("field", "tag", "description")
 STUDY_COLUMNS = (
@@ -64,7 +64,21 @@ EFFECT_COLUMNS = (
     "derivation",
     "note",
 )
-EFFECT_OPTIONAL_COLUMNS = ("followup_t", "followup_c", "report")
+PROPORTION_FIELDS = ("events", "n")
+"""A single-arm proportion: ``events`` patients with the outcome out of ``n``."""
+MEAN_FIELDS = ("mean_t", "sd_t", "mean_c", "sd_c")
+"""Means and SDs per arm; the arm sizes are ``n_t`` and ``n_c``."""
+MEDIAN_FIELDS = tuple(
+    f"{name}_{arm}" for arm in ("t", "c") for name in ("median", "q1", "q3", "min", "max")
+)
+"""A median with its quartiles and/or range per arm, converted to a mean and SD."""
+GENERIC_FIELDS = ("effect", "se", "effect_lower", "effect_upper", "effect_scale")
+"""A generic effect with its standard error or confidence interval (at ``ci_level``)."""
+EFFECT_SCALES = ("ratio", "difference")
+"""``effect_scale``: a ratio (pooled on the log scale) or a difference (as printed)."""
+NEW_KIND_COLUMNS = (*PROPORTION_FIELDS, *MEAN_FIELDS, *MEDIAN_FIELDS, *GENERIC_FIELDS)
+EFFECT_COLUMNS = (*EFFECT_COLUMNS, *NEW_KIND_COLUMNS)
+EFFECT_OPTIONAL_COLUMNS = ("followup_t", "followup_c", "report", *NEW_KIND_COLUMNS)
 """Columns added after the first release: an effects.csv without them reads them as blank."""
 REPORTS = ("primary", "secondary")
 """``report``: the row's numbers come from the study's own publication, or from a
@@ -73,6 +87,15 @@ TAGGED_FIELDS = ("comparison", "outcome", "population", "design", "disease")
 COUNT_FIELDS = ("events_t", "n_t", "events_c", "n_c")
 HR_FIELDS = ("hr", "hr_lower", "hr_upper", "ci_level", "p_value")
 DEFAULT_CI_LEVEL = 0.95
+KIND_FIELDS = {
+    MEANS: (*MEAN_FIELDS, *MEDIAN_FIELDS),
+    COUNTS: COUNT_FIELDS,
+    PROPORTIONS: PROPORTION_FIELDS,
+    GENERIC: GENERIC_FIELDS,
+    HAZARD_RATIOS: ("hr", "hr_lower", "hr_upper"),
+}
+"""The columns that make a row one kind of evidence, in the order a row's kind is read
+(a means row also fills n_t and n_c, which are counts' columns too)."""
 
 
 @dataclass(frozen=True)
@@ -120,9 +143,14 @@ class Study:
 class Effect:
     """One effect of one study (row of effects.csv).
 
-    Either 2×2 counts (``events_t``/``n_t`` in the experimental arm, ``events_c``/``n_c``
-    in the comparator) or a hazard ratio of t vs c with its CI at ``ci_level``, or a
-    hazard ratio with only ``p_value``; a row may also carry only a p-value or rates
+    One kind of evidence per row (:attr:`kind`): 2×2 counts (``events_t``/``n_t`` in
+    the experimental arm, ``events_c``/``n_c`` in the comparator); a hazard ratio of t
+    vs c with its CI at ``ci_level``, or with only ``p_value``; a single-arm
+    proportion (``events`` of ``n``); means and SDs per arm (``mean_t``/``sd_t`` of
+    ``n_t``, ``mean_c``/``sd_c`` of ``n_c``), each arm's mean and SD possibly given
+    as its median with quartiles and/or range instead; or a generic effect with its
+    SE or CI (``effect``, ``se``, ``effect_lower``, ``effect_upper``, on the
+    ``effect_scale`` ratio or difference). A row may also carry only a p-value or rates
     (it then loads but cannot be pooled). Blank cells are None.
     """
 
@@ -154,14 +182,61 @@ class Effect:
     source_row: str = ""
     derivation: str = ""
     note: str = ""
+    events: int | None = None
+    n: int | None = None
+    mean_t: float | None = None
+    sd_t: float | None = None
+    mean_c: float | None = None
+    sd_c: float | None = None
+    median_t: float | None = None
+    q1_t: float | None = None
+    q3_t: float | None = None
+    min_t: float | None = None
+    max_t: float | None = None
+    median_c: float | None = None
+    q1_c: float | None = None
+    q3_c: float | None = None
+    min_c: float | None = None
+    max_c: float | None = None
+    effect: float | None = None
+    se: float | None = None
+    effect_lower: float | None = None
+    effect_upper: float | None = None
+    effect_scale: str = ""
     path: str = ""
     line: int = 0
 
+    def filled(self, *names: str) -> bool:
+        """True when any of the fields ``names`` holds a value."""
+        return any(getattr(self, name) not in (None, "") for name in names)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Every kind of evidence whose columns the row fills (one for a valid row;
+        n_t and n_c belong to a means row when it has means)."""
+        found = [kind for kind, names in KIND_FIELDS.items() if self.filled(*names)]
+        if MEANS in found and COUNTS in found and not self.filled("events_t", "events_c"):
+            found.remove(COUNTS)
+        return tuple(found)
+
     @property
     def kind(self) -> str:
-        """``"counts"`` when any count column is filled, else ``"hr"``."""
-        filled = (self.events_t, self.n_t, self.events_c, self.n_c)
-        return COUNTS if any(value is not None for value in filled) else HAZARD_RATIOS
+        """The kind of evidence of the row: ``means``, ``counts``, ``proportion``,
+        ``generic`` or (also for a row with only a p-value or rates) ``hr``."""
+        return next(iter(self.kinds), HAZARD_RATIOS)
+
+    def from_median(self, arm: str) -> bool:
+        """True when arm ``t`` or ``c`` gives its median instead of its mean and SD."""
+        return getattr(self, f"mean_{arm}") is None and getattr(self, f"median_{arm}") is not None
+
+    @property
+    def size(self) -> int | None:
+        """The patients the row counts: ``n`` of a proportion, else ``n_t + n_c``."""
+        if self.kind == PROPORTIONS:
+            return self.n
+        if self.n_t is None or self.n_c is None:
+            return None
+        return self.n_t + self.n_c
 
     @property
     def key(self) -> tuple[str, str, str, str, str, str]:
@@ -185,8 +260,20 @@ class Effect:
         return self.hr is not None and (self.hr_lower is not None or self.p_value is not None)
 
     def has_data_for(self, kind: str) -> bool:
-        """True when the row holds poolable evidence of ``kind`` (counts or hr)."""
-        return self.has_counts if kind == COUNTS else self.has_hr
+        """True when the row holds poolable evidence of ``kind`` (one of
+        :data:`metaall.methods.KINDS`)."""
+        if kind == HAZARD_RATIOS:
+            return self.has_hr
+        if kind == GENERIC:
+            return self.kind == GENERIC and self.effect_scale in EFFECT_SCALES
+        return self.kind == kind
+
+    def fits(self, measure: Measure) -> bool:
+        """True when ``measure`` can be computed from the row: its kind of evidence,
+        and for a generic effect its scale (GENR pools ratios, GEN differences)."""
+        if not self.has_data_for(measure.data):
+            return False
+        return measure.data != GENERIC or (self.effect_scale == "ratio") == measure.ratio
 
 
 ROB_DOMAINS = {

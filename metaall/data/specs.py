@@ -49,6 +49,17 @@ SELECTABLE_FIELDS = (
     "report",
 )
 """Fields ``include`` may filter on and ``subgroup_by`` may group by (except study)."""
+NUMERIC_MODERATORS = ("year",)
+"""Moderators entered as numbers (a slope per unit)."""
+MODERATORS = (*NUMERIC_MODERATORS, *SELECTABLE_FIELDS[1:], "timepoint", "group")
+"""Study or effect fields a meta-regression (``mods``) may use (``group``: the row's
+subgroup, by the spec's ``subgroup_by``, e.g. an ad-hoc file's ``group`` column); all
+but the numeric ones are categorical, entered as 0/1 columns against a reference
+level."""
+SINGLE_ARM = ("All patients", "")
+"""The arm labels of single-arm proportions without ``arm_labels`` (no comparator)."""
+DEFAULT_SEED = 1
+"""The seed of random permutation tests (reports are the same on every run)."""
 OVERLAP_RULES = {
     "primary": "the primary report first, then the larger cohort",
     "larger": "the larger cohort first, then the primary report",
@@ -79,6 +90,8 @@ _KEYS = (
     "overlap",
     "caution",
     "tsa",
+    "mods",
+    "permutations",
 )
 _REQUIRED = ("comparison", "outcome", "measure")
 _ZERO_KEYS = ("add", "to", "drop00")
@@ -131,6 +144,13 @@ class AnalysisSpec:
     """A caution that reports print with the total of all subgroups."""
     tsa: TSASettings | None = None
     """Trial sequential analysis parameters (:mod:`metaall.data.tsa`), None: not declared."""
+    mods: tuple[str, ...] = ()
+    """Moderators of a meta-regression (:data:`MODERATORS`), empty for none."""
+    permutations: int | None = None
+    """Permutations of the meta-regression's permutation test (None: no test); exact
+    when there are no more distinct permutations, as metafor's ``permutest``."""
+    seed: int = DEFAULT_SEED
+    """The seed of a random permutation test."""
     path: str = ""
 
     @property
@@ -143,19 +163,36 @@ class AnalysisSpec:
         """True when the spec pools 2×2 counts (rows show events/total per arm)."""
         return self.data_kind == methods.COUNTS
 
+    @property
+    def single_arm(self) -> bool:
+        """True when the spec pools single-arm proportions (no comparator)."""
+        return self.data_kind == methods.PROPORTIONS
+
+    @property
+    def corrected(self) -> bool:
+        """True when the spec's evidence takes a continuity correction (counts and
+        proportions)."""
+        return self.data_kind in (methods.COUNTS, methods.PROPORTIONS)
+
     def select(self, data: Extractions) -> tuple[Effect, ...]:
         """The effects this spec names (its comparison, outcome and include), in file
         order; both kinds of evidence (the analysis decides which it can use)."""
         return data.select(self.comparison, self.outcome, self.include)
 
 
-def _zero_cells(spec: YamlFile, value: object) -> ZeroCells:
+def default_zero_cells(measure: str) -> ZeroCells:
+    """metafor's continuity correction for ``measure``: ½ to the cells of tables (or
+    proportions) with a zero cell; none for the arcsine transforms (PAS, PFT)."""
+    return ZeroCells(add=methods.measure(measure).correction)
+
+
+def _zero_cells(spec: YamlFile, value: object, measure: str) -> ZeroCells:
     if not isinstance(value, dict):
         raise spec.error("zero_cells", "expected a mapping with add, to, drop00")
     for key in value:
         if key not in _ZERO_KEYS:
             raise spec.error(f"zero_cells.{key}", f"unknown key; allowed: {', '.join(_ZERO_KEYS)}")
-    default = ZeroCells()
+    default = default_zero_cells(measure)
     return ZeroCells(
         add=spec.number("zero_cells.add", value.get("add", default.add), 0, math.inf, True),
         to=spec.choice("zero_cells.to", value.get("to", default.to), ZERO_CELL_TARGETS),
@@ -207,6 +244,48 @@ def _prior(spec: YamlFile, key: str, data: dict, default: str) -> str:
     return text
 
 
+def _mods(spec: YamlFile, value: object, method: str) -> tuple[str, ...]:
+    """A list of moderators (study or effect fields), each once, for an
+    inverse-variance method."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise spec.error("mods", "expected a list of study or effect fields, e.g. [year]")
+    chosen = []
+    for item in items:
+        name = spec.choice("mods", item, MODERATORS)
+        if name in chosen:
+            raise spec.error("mods", f"'{name}' is listed twice")
+        chosen.append(name)
+    try:
+        methods.inverse_variance(method)
+    except ValueError as exc:
+        raise spec.error(
+            "mods", f"a meta-regression needs an inverse-variance model: {exc}"
+        ) from None
+    return tuple(chosen)
+
+
+def _arm_labels(spec: YamlFile, data: dict, measure: str) -> tuple[str, str]:
+    """The two arms' labels; a single-arm proportion has one (``[CD19 CAR-T]``)."""
+    single = methods.measure(measure).data == methods.PROPORTIONS
+    if "arm_labels" not in data:
+        return SINGLE_ARM if single else AnalysisSpec.arm_labels
+    value = data["arm_labels"]
+    if single:
+        if not isinstance(value, list) or len(value) != 1:
+            raise spec.error("arm_labels", "a single-arm proportion has one arm: [label]")
+        return spec.text("arm_labels", value[0]), ""
+    return spec.pair("arm_labels", value)
+
+
+def _permutations(spec: YamlFile, value: object, mods: tuple[str, ...]) -> int:
+    if not mods:
+        raise spec.error("permutations", "a permutation test needs mods (the moderators)")
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 10**7:
+        raise spec.error("permutations", f"expected a whole number from 2 to 10^7, got {value!r}")
+    return value
+
+
 def _timepoints(spec: YamlFile, value: object) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
@@ -245,6 +324,10 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
     subgroup_by = data.get("subgroup_by", default.subgroup_by)
     if subgroup_by is not None:
         subgroup_by = spec.choice("subgroup_by", subgroup_by, SELECTABLE_FIELDS[1:])
+    mods = _mods(spec, data["mods"], method) if "mods" in data else ()
+    zero_cells = default_zero_cells(measure)
+    if "zero_cells" in data:
+        zero_cells = _zero_cells(spec, data["zero_cells"], measure)
     return AnalysisSpec(
         name=path.stem,
         title=spec.text("title", data["title"]) if "title" in data else path.stem,
@@ -254,15 +337,11 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
         method=method,
         test=test,
         level=spec.number("level", data.get("level", default.level), 0, 1, False),
-        zero_cells=_zero_cells(spec, data["zero_cells"]) if "zero_cells" in data else ZeroCells(),
+        zero_cells=zero_cells,
         subgroup_by=subgroup_by,
         include=MappingProxyType(_include(spec, data.get("include", {}), vocabulary)),
         favours=spec.pair("favours", data["favours"]) if "favours" in data else default.favours,
-        arm_labels=(
-            spec.pair("arm_labels", data["arm_labels"])
-            if "arm_labels" in data
-            else default.arm_labels
-        ),
+        arm_labels=_arm_labels(spec, data, measure),
         order=spec.choice("order", data.get("order", default.order), ORDERS),
         prediction_interval=_prediction(spec, data.get("prediction_interval", True)),
         control_risks=_risks(spec, data.get("control_risks", [])),
@@ -275,6 +354,10 @@ def _build(path: Path, vocabulary: Vocabulary) -> AnalysisSpec:
         overlap=spec.choice("overlap", data.get("overlap", default.overlap), tuple(OVERLAP_RULES)),
         caution=spec.text("caution", data["caution"]) if "caution" in data else "",
         tsa=read_tsa(spec, data["tsa"]) if "tsa" in data else None,
+        mods=mods,
+        permutations=_permutations(spec, data["permutations"], mods)
+        if "permutations" in data
+        else None,
         path=str(path),
     )
 
@@ -317,19 +400,19 @@ def check_specs_against(
         for sid in spec.include.get("study", ()):
             if sid not in extractions.studies:
                 errors.append(DataError(spec.path, 0, "include.study", f"unknown study '{sid}'"))
+        measure = methods.measure(spec.measure)
         usable = [
             e
             for e in spec.select(extractions)
-            if e.has_data_for(spec.data_kind)
-            and (not spec.timepoint or e.timepoint in spec.timepoint)
+            if e.fits(measure) and (not spec.timepoint or e.timepoint in spec.timepoint)
         ]
         if not usable:
+            what = methods.KIND_WORDS[spec.data_kind]
+            if measure.data == methods.GENERIC:
+                what = f"generic {'ratio' if measure.ratio else 'difference'}"
             errors.append(
                 DataError(
-                    spec.path,
-                    0,
-                    "measure",
-                    f"no {spec.data_kind} effect for {spec.comparison} / {spec.outcome}",
+                    spec.path, 0, "measure", f"no {what} for {spec.comparison} / {spec.outcome}"
                 )
             )
     return errors

@@ -2,8 +2,9 @@
 
 A time point is a duration from the start of follow-up (``2 years``, ``6 months``,
 ``100 days``), ``last follow-up`` (events to the end of each patient's follow-up, as
-crude counts and Cox hazard ratios are) or ``after induction`` (a response assessed
-after induction therapy). A blank cell means the source does not say.
+crude counts and Cox hazard ratios are), ``after induction`` (a response assessed
+after induction therapy) or ``best response`` (the best response to a treatment such
+as CAR-T, as the source counts it). A blank cell means the source does not say.
 
 :func:`normalise` checks the spelling (one space, a unit in days, weeks, months or
 years, singular or plural) and returns the canonical text, so that ``1 year`` and
@@ -17,11 +18,13 @@ import re
 
 LAST_FOLLOW_UP = "last follow-up"
 AFTER_INDUCTION = "after induction"
-NAMED = (LAST_FOLLOW_UP, AFTER_INDUCTION)
+BEST_RESPONSE = "best response"
+NAMED = (LAST_FOLLOW_UP, AFTER_INDUCTION, BEST_RESPONSE)
 UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?) (day|week|month|year)s?")
 EXPECTED = (
-    "a time point like '2 years', '6 months', '100 days', 'last follow-up' or 'after induction'"
+    "a time point like '2 years', '6 months', '100 days', 'last follow-up', 'after induction' "
+    "or 'best response'"
 )
 
 

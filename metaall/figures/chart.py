@@ -79,13 +79,22 @@ class Chart:
         """Data (x, y) in points from the axes' top-left corner (y downwards)."""
         return self.plot_width * self.x.fraction(x), self.plot_height * (1 - self.y.fraction(y))
 
-    def label_points(self, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str]) -> None:
+    def label_points(
+        self,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        labels: Sequence[str],
+        radii: Sequence[float] | None = None,
+    ) -> None:
         """Label each point; points closer than half an em share one label ("2, 3, 9"), and
         each label takes the first place around its points that stays inside the axes
         and clear of the other labels and of every other point's surroundings (so no
         label sits beside a point it does not name); a label placed away from its
-        points gets a leader line to each of them."""
+        points gets a leader line to each of them. ``radii`` (points) are the marks'
+        sizes when they are larger than a dot (a bubble plot's circles): labels keep
+        clear of them."""
         em = self.em
+        radii = [0.0] * len(labels) if radii is None else list(radii)
         near_em = 0.5 * em  # points this close share a label
         where = [self._point(x, y) for x, y in zip(xs, ys, strict=True)]
         clusters: list[list[int]] = []
@@ -100,16 +109,19 @@ class Chart:
             merged = [i, *(j for c in near for j in c)]
             clusters = [c for c in clusters if c not in near] + [sorted(merged)]
         halo = 0.6 * em  # a label this close to a point would read as that point's
-        points = [(px - halo, py - halo, px + halo, py + halo) for px, py in where]
+        around = [max(halo, r + 0.2 * em) for r in radii]
+        points = [
+            (px - h, py - h, px + h, py + h) for (px, py), h in zip(where, around, strict=True)
+        ]
         labels_placed: list[tuple] = []
         cap, ascent, descent = line_metrics(self.prop)
         for cluster in sorted(clusters):
             text = ", ".join(labels[i] for i in cluster)
             width = text_width(text, self.prop)
-            left = min(where[i][0] for i in cluster) - 2
-            right = max(where[i][0] for i in cluster) + 2
-            top = min(where[i][1] for i in cluster) - 2
-            bottom = max(where[i][1] for i in cluster) + 2
+            left = min(where[i][0] - radii[i] for i in cluster) - 2
+            right = max(where[i][0] + radii[i] for i in cluster) + 2
+            top = min(where[i][1] - radii[i] for i in cluster) - 2
+            bottom = max(where[i][1] + radii[i] for i in cluster) + 2
             middle, centre = (top + bottom) / 2, (left + right) / 2
             across = min(max(centre - width / 2, 0.0), self.plot_width - width)
             spots = []  # (left, baseline) of the label, nearest first

@@ -1,7 +1,9 @@
 """Forest plot of an analysis result, in the layout of RevMan and R meta.
 
-One row per study (events/total per arm, or log HR and SE; weight; effect and CI as
-text and as a square sized by weight), per subgroup a diamond with "Total events",
+One row per study (events/total per arm; events/total of the single arm of a
+proportion; mean, SD and total per arm; or the log ratio (or difference) and its SE;
+weight; effect and CI as text and as a square sized by weight), per subgroup a
+diamond with "Total events",
 prediction interval, heterogeneity and test for overall effect, then the same for all
 studies and the test for subgroup differences (the overall block is drawn only when
 there are subgroups to compare; Cochrane Handbook v6.4 §10.11.3). Every number is the
@@ -9,6 +11,12 @@ one ``metaall pool`` prints (same result object, same formatting functions). Wit
 studies' risk-of-bias assessments, RevMan's traffic-light columns follow the graph
 (ROBINS-I domains D1-D7 and overall; :mod:`metaall.figures.rob`). The spec's caution,
 if any, is printed under a total that pools several subgroups.
+
+Proportions (single-arm rates: R meta's ``forest.metaprop`` layout) are shown
+back-transformed on a linear axis from 0 to 100%, with the pooled proportion and its
+CI, a dashed line at the overall pooled proportion, no line of no effect, no
+"favours" labels and no test for an overall effect; the note under the plot names the
+transformation they were pooled on.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from matplotlib.figure import Figure
 from metaall import distributions as dist
 from metaall import methods
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
+from metaall.analysis.means import arm_means
 from metaall.data.model import StudyRiskOfBias
 from metaall.figures.panel import (
     GAP,
@@ -34,7 +43,7 @@ from metaall.figures.panel import (
     minimum_width_mm,
 )
 from metaall.figures.rob import LOOKS, rob_cells, rob_columns, rob_legend
-from metaall.figures.scale import symmetric_scale
+from metaall.figures.scale import percent_scale, symmetric_scale
 from metaall.figures.settings import (
     DEFAULT_FONT_SIZE,
     SMALLEST_FONT_SIZE,
@@ -71,18 +80,52 @@ def compact(style: Style) -> Style:
     )
 
 
+def effect_header(result: AnalysisResult, style: Style) -> str:
+    """The effect column's heading: the measure and method; for proportions
+    "Proportion (%)" (the transformation is named in the notes)."""
+    spec = result.spec
+    header = style.effect_header(spec.measure, spec.method, spec.level)
+    if result.proportion:
+        return "Proportion (%)\n" + header.partition("\n")[2]
+    return header
+
+
+def _arms(result: AnalysisResult) -> tuple[str, ...]:
+    """The arms with data columns: t and c, or t alone for a single-arm proportion."""
+    return ARMS[:1] if result.proportion else ARMS
+
+
+def _mean_columns(result: AnalysisResult, style: Style) -> list[Column]:
+    """RevMan's Mean, SD and Total per arm, or one "mean (SD) N" column per arm."""
+    data = []
+    for arm, label in zip(ARMS, result.spec.arm_labels, strict=True):
+        if style.split_counts:
+            data += [
+                Column(f"mean_{arm}", "Mean", group=label),
+                Column(f"sd_{arm}", "SD", group=label),
+                Column(f"total_{arm}", "Total", group=label),
+            ]
+        else:
+            data.append(Column(f"means_{arm}", f"{label}\nMean (SD) N", group=style.counts_group))
+    return data
+
+
 def _columns(
     result: AnalysisResult, style: Style, shown: tuple[str, ...] = COLUMNS
 ) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
     spec = result.spec
     data: list[Column] = []
+    measure = result.measure
     if "counts" not in shown:
         pass
-    elif not spec.counts:
+    elif spec.data_kind == methods.MEANS:
+        data = _mean_columns(result, style)
+    elif not spec.counts and not spec.single_arm:
         if style.split_counts:  # RevMan's generic inverse-variance columns
-            data = [Column("log", "log[Hazard Ratio]"), Column("se", "SE")]
+            name = f"log[{measure.title}]" if measure.log_scale else measure.title
+            data = [Column("log", name), Column("se", "SE")]
     else:
-        for arm, label in zip(ARMS, spec.arm_labels, strict=True):
+        for arm, label in zip(_arms(result), spec.arm_labels, strict=False):
             if style.split_counts:
                 data += [
                     Column(f"events_{arm}", "Events", group=label),
@@ -93,9 +136,7 @@ def _columns(
                 data.append(Column(f"counts_{arm}", header, group=style.counts_group))
     end = {
         "weight": Column("weight", style.weight_header),
-        "effect": Column(
-            "effect", style.effect_header(spec.measure, spec.method, spec.level), "left"
-        ),
+        "effect": Column("effect", effect_header(result, style), "left"),
     }
     end = {key: col for key, col in end.items() if key in shown}
     left = [Column("study", style.study_header, "left"), *data]
@@ -104,14 +145,28 @@ def _columns(
 
 
 def _per_arm(prefix: str, values: tuple) -> dict[str, str]:
-    return {f"{prefix}_{arm}": str(value) for arm, value in zip(ARMS, values, strict=True)}
+    arms = ARMS[: len(values)]  # one value: the single arm of a proportion
+    return {f"{prefix}_{arm}": str(value) for arm, value in zip(arms, values, strict=True)}
 
 
-def _count_cells(style: Style, events: tuple[int, int], totals: tuple[int, int]) -> dict:
+def _count_cells(style: Style, events: tuple[int, ...], totals: tuple[int, ...]) -> dict:
     """Events and totals per arm: RevMan's two columns each, or "events/total"."""
     if style.split_counts:
         return _per_arm("events", events) | _per_arm("total", totals)
     return _per_arm("counts", tuple(f"{e}/{n}" for e, n in zip(events, totals, strict=True)))
+
+
+def _mean_cells(style: Style, row: StudyRow) -> dict:
+    """Mean, SD and total per arm (derived ones from the median as pooled)."""
+    cells = {}
+    for arm in ARMS:
+        a = arm_means(row.effect, arm)
+        mean, sd = f"{a.mean:.4g}", f"{a.sd:.4g}"
+        if style.split_counts:
+            cells |= {f"mean_{arm}": mean, f"sd_{arm}": sd, f"total_{arm}": str(a.n)}
+        else:
+            cells[f"means_{arm}"] = f"{mean} ({sd}) {a.n}"
+    return cells
 
 
 class _Builder:
@@ -128,7 +183,9 @@ class _Builder:
         self.style = style
         self.rob = rob
         self.shrinkage = shrinkage
-        self.counts = result.spec.counts
+        self.counts = result.spec.counts or result.spec.single_arm
+        self.kind = result.spec.data_kind
+        self.arms = _arms(result)
         self.z = float(dist.norm_quantile(0.5 + result.spec.level / 2))
         estimable = [r.weight for r in result.overall.rows if r.estimable]
         self.max_weight = max(estimable, default=0.0) or 1.0
@@ -143,20 +200,39 @@ class _Builder:
         cells = {"study": row.label + mark}
         if self.rob is not None:
             cells |= rob_cells(self.rob.get(row.study.study))
-        if self.counts:
+        if self.kind == methods.PROPORTIONS:
+            cells |= _count_cells(style, (e.events,), (e.n,))
+        elif self.counts:
             cells |= _count_cells(style, (e.events_t, e.events_c), (e.n_t, e.n_c))
+        elif self.kind == methods.MEANS:
+            cells |= _mean_cells(style, row)
         elif style.split_counts and row.estimable:
             cells |= {"log": num(row.yi, 4), "se": num(math.sqrt(row.vi), 4)}
         if not row.estimable:
             return Row(cells | {"effect": "Not estimable"})
         half = self.z * math.sqrt(row.vi)
-        lo, hi = row.yi - half, row.yi + half
-        cells |= {"weight": style.weight(row.weight), "effect": style.ci(d(row.yi), d(lo), d(hi))}
+        est, lo, hi = (d(x, row) for x in (row.yi, row.yi - half, row.yi + half))
+        cells |= {"weight": style.weight(row.weight), "effect": self.ci(est, lo, hi)}
         area = row.weight / self.max_weight
         shrunken = group.shrunken.get(row.effect.study) if self.shrinkage else None
-        shrunken = tuple(d(x) for x in shrunken) if shrunken else None
-        mark = Mark("square", d(row.yi), d(lo), d(hi), area, whole=False, shrunken=shrunken)
+        shrunken = tuple(d(x, row) for x in shrunken) if shrunken else None
+        mark = Mark("square", est, lo, hi, area, whole=False, shrunken=shrunken)
         return Row(cells, mark=mark)
+
+    def totals(self, group: GroupResult) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Events and patients per arm of a group (the single arm of proportions)."""
+        effects = [r.effect for r in group.rows]
+        if self.kind == methods.PROPORTIONS:
+            return (sum(e.events for e in effects),), (sum(e.n for e in effects),)
+        events = tuple(sum(getattr(e, f"events_{a}") for e in effects) for a in ARMS)
+        return events, tuple(sum(getattr(e, f"n_{a}") for e in effects) for a in ARMS)
+
+    def ci(self, est: float, lo: float, hi: float) -> str:
+        """An effect and its interval in the style; proportions in percent, 1 decimal."""
+        if self.result.proportion:
+            text = self.style.interval.format(lo=num(lo, 1), hi=num(hi, 1))
+            return f"{num(est, 1)} {text}"
+        return self.style.ci(est, lo, hi)
 
     def pooled(self, group: GroupResult, total: bool) -> list[Row]:
         """The pooled row and the lines under it."""
@@ -166,42 +242,35 @@ class _Builder:
         cells = {"study": style.pooled_label(total, spec.level, entry.interval)}
         events = totals = ()
         if self.counts:
-            events = tuple(sum(getattr(r.effect, f"events_{a}") for r in group.rows) for a in ARMS)
-            totals = tuple(sum(getattr(r.effect, f"n_{a}") for r in group.rows) for a in ARMS)
+            events, totals = self.totals(group)
             split = style.split_counts  # RevMan: totals here, events on their own row
             cells |= _per_arm("total", totals) if split else _count_cells(style, events, totals)
+        elif self.kind == methods.MEANS:
+            totals = tuple(sum(getattr(r.effect, f"n_{a}") for r in group.rows) for a in ARMS)
+            keys = ("total", totals) if style.split_counts else ("means", totals)
+            cells |= _per_arm(*keys)
         if not group.estimable:
             return [Row(cells | {"effect": "Not estimable"}, bold=True)]
-        cells |= {
-            "weight": style.weight(group.total_weight),
-            "effect": style.ci(d(fit.estimate), d(fit.ci_lb), d(fit.ci_ub)),
-        }
-        rows = [
-            Row(
-                cells,
-                bold=True,
-                mark=Mark(
-                    "diamond",
-                    d(fit.estimate),
-                    d(fit.ci_lb),
-                    d(fit.ci_ub),
-                    whole=total or fit.k > 1,  # one study: that study's own interval
-                ),
-            )
-        ]
+        est, lo, hi = (d(x, group) for x in (fit.estimate, fit.ci_lb, fit.ci_ub))
+        cells |= {"weight": style.weight(group.total_weight), "effect": self.ci(est, lo, hi)}
+        whole = total or fit.k > 1  # one study: that study's own interval
+        rows = [Row(cells, bold=True, mark=Mark("diamond", est, lo, hi, whole=whole))]
         if self.counts and style.split_counts:
             rows.append(Row({"study": "Total events"} | _per_arm("events", events)))
         if group.prediction is not None:
-            lo, hi = (d(x) for x in group.prediction)
-            mark = Mark("interval", d(fit.estimate), lo, hi)
+            lo, hi = (d(x, group) for x in group.prediction)
+            mark = Mark("interval", est, lo, hi)
             label = "Prediction interval"
             if entry.family == methods.BAYES:
                 label = "Predictive interval"
             elif spec.prediction_interval == "higgins":
                 label += " (t, k−2 df)"
-            rows.append(Row({"study": label, "effect": style.bounds(lo, hi)}, mark=mark))
+            digits = self.result.digits
+            bounds = style.interval.format(lo=num(lo, digits), hi=num(hi, digits))
+            rows.append(Row({"study": label, "effect": bounds}, mark=mark))
         rows.append(Row(line=style.heterogeneity_line(fit, group.heterogeneity)))
-        rows.append(Row(line=style.overall_line(fit, spec.measure, self.result.ratio)))
+        if not self.result.proportion:  # a single-arm rate has no effect to test
+            rows.append(Row(line=style.overall_line(fit, spec.measure, self.result.ratio)))
         return rows
 
     def heading(self, tag: str, first: bool) -> Row:
@@ -233,6 +302,8 @@ class _Builder:
         style, spec = self.style, self.result.spec
         notes = [f"{mark} {note}" for note, mark in self.marks.items()]
         fit = self.result.overall.fit
+        if self.result.proportion:
+            notes.append(proportion_note(self.result))
         if fit is not None:
             model = fit.model.replace("tau²", style.tau)
             if methods.method(spec.method).family == methods.BAYES:
@@ -264,6 +335,24 @@ class _Builder:
         if missing:
             notes.append(f"No risk-of-bias assessment: {'; '.join(missing)}.")
         return notes
+
+
+BACK_TRANSFORMS = {
+    "PR": "pooled as they are",
+    "PLN": "pooled as log proportions and back-transformed by exp",
+    "PLO": "pooled as logits and back-transformed by the inverse logit",
+    "PAS": "pooled as arcsine square roots and back-transformed by sin²",
+    "PFT": "pooled as Freeman-Tukey double arcsines and back-transformed by Miller's "
+    "inverse at the harmonic mean of the study sizes (each study at its own size)",
+}
+
+
+def proportion_note(result: AnalysisResult) -> str:
+    """How the proportions were pooled and back-transformed, and the dashed line."""
+    return (
+        f"Proportions (%) {BACK_TRANSFORMS[result.measure.name]}; dashed line: the "
+        "pooled proportion of all studies."
+    )
 
 
 def _scale_values(rows: list[Row]) -> list[float]:
@@ -305,16 +394,23 @@ def forest_panel(
     notes = builder.notes()
     if "weight" not in columns:
         notes.insert(0, "Square areas are proportional to the studies' weights.")
+    scale = symmetric_scale(_scale_values(rows), result.ratio)
+    reference = None
+    if result.proportion:
+        scale, favours = percent_scale(), None
+        if result.overall.estimable:
+            reference = result.display(result.overall.fit.estimate, result.overall)
     return Panel(
         left=left,
         right=right,
         rows=tuple(rows),
-        scale=symmetric_scale(_scale_values(rows), result.ratio),
-        graph_header=chosen.effect_header(spec.measure, spec.method, spec.level),
+        scale=scale,
+        graph_header=effect_header(result, chosen),
         favours=favours,
         notes=tuple(notes),
         gap=gap,
         dots=LOOKS if rob is not None else {},
+        reference=reference,
     )
 
 
@@ -360,6 +456,8 @@ def forest_plot(
             small.append(replace(look, font_size=SMALLEST_FONT_SIZE))
         attempts = [(chosen, COLUMNS, look), (compact(chosen), COLUMNS, look)]
         attempts += [(compact(chosen), ("counts", "effect"), size) for size in small]
+        if result.spec.data_kind == methods.MEANS:  # two "mean (SD) N" columns are wide
+            attempts += [(compact(chosen), ("effect",), size) for size in small]
     for style, shown, size in attempts:
         gap = GAP if style is chosen else COMPACT_GAP
         try:

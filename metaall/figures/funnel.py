@@ -112,7 +112,12 @@ def funnel_plot(
     z = float(dist.norm_quantile(0.5 + spec.level / 2))
     pooled = chosen.ci(display(fit.estimate), display(fit.ci_lb), display(fit.ci_ub))
     model = fit.model.replace("tau²", chosen.tau)
-    notes = [f"Pooled estimate ({model}): {unbroken(f'{spec.measure} {pooled}')}."]
+    if result.proportion:  # the axis is the analysis scale; the note gives the percent
+        est, lo, hi = (num(result.display(x), 1) for x in (fit.estimate, fit.ci_lb, fit.ci_ub))
+        shown = unbroken(f"{est}% {chosen.interval.format(lo=lo, hi=hi)}")
+        notes = [f"Pooled estimate ({model}): proportion {shown}."]
+    else:
+        notes = [f"Pooled estimate ({model}): {unbroken(f'{spec.measure} {pooled}')}."]
     if len(rows) < MIN_STUDIES_ADVISED:
         notes.append(
             f"Caution: with {len(rows)} {'study' if len(rows) == 1 else 'studies'} (fewer than "

@@ -471,7 +471,8 @@ def _graph_axes(
         axis="x", length=TICK * fonts.size, width=LINE_WIDTH, pad=0.35 * fonts.size, color=INK
     )
     ax.yaxis.set_visible(False)
-    ax.axvline(scale.null, color=INK, lw=LINE_WIDTH, zorder=1)
+    if scale.null_line:
+        ax.axvline(scale.null, color=INK, lw=LINE_WIDTH, zorder=1)
     return ax
 
 

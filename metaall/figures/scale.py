@@ -4,7 +4,8 @@ Ratios are drawn on a log axis labelled in ratio units, with limits symmetric ab
 line of no effect (1) as RevMan draws them (0.5-2, 0.2-5, 0.1-10, 0.01-100,
 0.001-1000; 0.05-20 and 0.02-50 in between), so that both "favours" sides get the same
 room; differences on a linear
-axis symmetric about 0. Sensitivity plots use limits that just cover their intervals
+axis symmetric about 0; proportions on a linear axis from 0 to 100% without a line of
+no effect (:func:`percent_scale`). Sensitivity plots use limits that just cover their intervals
 (:func:`covering_scale`). Whiskers beyond the limits end in an arrow
 (:mod:`metaall.figures.panel`).
 """
@@ -39,6 +40,8 @@ class Scale:
     lo: float
     hi: float
     ticks: tuple[float, ...]
+    null_line: bool = True
+    """Draw the vertical line of no effect (not for proportions, which have none)."""
 
     @property
     def null(self) -> float:
@@ -73,6 +76,14 @@ def _nice_down(x: float) -> float:
     return next(m * power for m in (5.0, 2.0, 1.0) if m * power <= x * (1 + 1e-9))
 
 
+PERCENT_TICKS = (0.0, 25.0, 50.0, 75.0, 100.0)
+
+
+def percent_scale() -> Scale:
+    """The linear 0-100% axis of proportions, without a line of no effect."""
+    return Scale(False, 0.0, 100.0, PERCENT_TICKS, null_line=False)
+
+
 def symmetric_scale(values: Iterable[float], log: bool) -> Scale:
     """Limits symmetric about no effect that hold every value with 5% to spare (so a
     square is not cut by the axis end); the largest RevMan scale at most."""
@@ -86,12 +97,25 @@ def symmetric_scale(values: Iterable[float], log: bool) -> Scale:
     return Scale(False, -upper, upper, (-upper, -upper / 2, 0.0, upper / 2, upper))
 
 
-def covering_scale(values: Iterable[float], log: bool, beyond_null: bool = False) -> Scale:
-    """The narrowest 1-2-5 limits holding every value and the line of no effect;
-    ``beyond_null``: one step more where the line would be at an end (room for the
-    "favours" label on that side)."""
+def range_scale(values: Iterable[float], log: bool) -> Scale:
+    """The narrowest 1-2-5 limits holding every value (not necessarily no effect), for
+    axes such as a moderator's years or a bubble plot's effects."""
+    vals = _finite(values, log)
+    if not vals:
+        return covering_scale([], log)
+    if not log and max(vals) == min(vals):
+        vals = [vals[0] - 0.5, vals[0] + 0.5]
+    return covering_scale(vals, log, with_null=False)
+
+
+def covering_scale(
+    values: Iterable[float], log: bool, beyond_null: bool = False, with_null: bool = True
+) -> Scale:
+    """The narrowest 1-2-5 limits holding every value and (``with_null``) the line of
+    no effect; ``beyond_null``: one step more where the line would be at an end (room
+    for the "favours" label on that side)."""
     null = 1.0 if log else 0.0
-    vals = [*_finite(values, log), null]
+    vals = [*_finite(values, log), *([null] if with_null else [])]
     if log:
         lo, hi = _nice_down(min(vals)), _nice_up(max(vals))
         if beyond_null and hi == null:

@@ -23,8 +23,9 @@ from metaall import methods
 from metaall.analysis import AnalysisResult, sensitivity
 from metaall.diagnostics import baujat
 from metaall.figures.chart import Chart
+from metaall.figures.forest import effect_header
 from metaall.figures.panel import INK, Column, Mark, Panel, Row, draw_panel
-from metaall.figures.scale import covering_scale
+from metaall.figures.scale import Scale, covering_scale, range_scale
 from metaall.figures.settings import FigureSettings, figure_settings
 from metaall.figures.style import Style, num
 from metaall.models import FitResult, PooledResult
@@ -42,9 +43,10 @@ class _Rows:
         self.random = methods.method(result.spec.method).random_effects
 
     def columns(self, first: tuple[Column, ...]) -> tuple[Column, ...]:
-        spec, style = self.result.spec, self.style
-        effect = style.effect_header(spec.measure, spec.method, spec.level)
-        stats = [Column("effect", effect, "left"), Column("p", "P")]
+        style = self.style
+        stats = [Column("effect", effect_header(self.result, style), "left")]
+        if not self.result.proportion:  # a rate has no effect to test
+            stats.append(Column("p", "P"))
         if self.random:
             stats.append(Column("tau2", style.tau))
         return (*first, *stats, Column("i2", "I²"))
@@ -56,8 +58,13 @@ class _Rows:
             for n in STATS
         }
         d, style = self.result.display, self.style
+        est, lo, hi = (d(s[name]) for name in ("estimate", "ci_lb", "ci_ub"))
+        effect = style.ci(est, lo, hi)
+        if self.result.proportion:  # percent, one decimal
+            bounds = style.interval.format(lo=num(lo, 1), hi=num(hi, 1))
+            effect = f"{num(est, 1)} {bounds}"
         cells = cells | {
-            "effect": style.ci(d(s["estimate"]), d(s["ci_lb"]), d(s["ci_ub"])),
+            "effect": effect,
             "p": style.p_value(s["pval"]),
             "i2": f"{num(s['I2'], 1)}%",
         }
@@ -72,13 +79,20 @@ class _Rows:
         spec, style, fit = self.result.spec, self.style, self.result.overall.fit
         values = [v for r in rows for v in (r.mark.lo, r.mark.hi)]
         model = fit.model.replace("tau²", style.tau)
+        scale = covering_scale(values, self.result.ratio, beyond_null=True)
+        favours = tuple(style.spell(f) for f in spec.favours)
+        if self.result.proportion:  # percent, no line of no effect, no favours
+            covering = range_scale(values, log=False)
+            lo, hi = max(covering.lo, 0.0), min(covering.hi, 100.0)
+            ticks = tuple(t for t in covering.ticks if lo <= t <= hi)
+            scale, favours = Scale(False, lo, hi, ticks, null_line=False), None
         return Panel(
             left=columns,
             right=(),
             rows=tuple(rows),
-            scale=covering_scale(values, self.result.ratio, beyond_null=True),
-            graph_header=style.effect_header(spec.measure, spec.method, spec.level),
-            favours=tuple(style.spell(f) for f in spec.favours),
+            scale=scale,
+            graph_header=effect_header(self.result, style),
+            favours=favours,
             notes=(f"{note} Model: {model}; {spec.level:.0%} CI.",),
             reference=self.result.display(fit.estimate),
         )

@@ -17,6 +17,11 @@ from metaall.reports.records import clean
 from metaall.reports.table import effect_text
 
 
+def effect_name(result: AnalysisResult) -> str:
+    """What a table's effect column holds: the measure, or proportions in percent."""
+    return "Proportion (%)" if result.proportion else result.spec.measure
+
+
 def bias_rows(report: SmallStudyReport) -> list[dict]:
     """One row per test: statistic, p-value, k and the caution for k < 10."""
     rows = []
@@ -133,7 +138,7 @@ def refit_text(result: AnalysisResult, rows: list[dict], kind: str) -> str:
     head = "Omitting" if kind == "omitted" else "Adding (cumulative)"
     width = max([len(str(r[kind])) for r in rows] + [len(head)])
     out = [
-        f"{head:<{width}}  {'k':>3}  {spec.measure} [{spec.level:.0%} CI]"
+        f"{head:<{width}}  {'k':>3}  {effect_name(result)} [{spec.level:.0%} CI]"
         f"{'':>12}{'p':>10}  {'tau²':>8}  {'I²':>6}"
     ]
     for r in rows:
@@ -215,7 +220,7 @@ def overlap_text(runs: list[OverlapAlternative], records: list[dict], labels: di
     names = ["as specified"]
     names += [f"{r.group}: {labels[r.pooled]} for {labels[r.instead_of]}" for r in runs[1:]]
     width = max(len(n) for n in names)
-    head = f"{spec.measure} [{spec.level:.0%} CI]"
+    head = f"{effect_name(result)} [{spec.level:.0%} CI]"
     lines.append(f"{'Pooled':<{width}}  {'k':>3}  {head:<20} {'p':<12} {'tau²':>7} {'I²':>6}")
     for name, rec in zip(names, records, strict=True):
         if rec["effect"] is None:

@@ -2,7 +2,8 @@
 
 A real Word table, as a journal's production office expects: one row per study and
 pooled line, subgroup headings and statistics lines spanning the columns, pooled rows
-in bold, the footnotes below, in the document's own Normal style. Byte-identical on
+in bold, the footnotes below, in the document's own Normal style; a meta-regression's
+coefficient table follows as a second table. Byte-identical on
 every run.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+from metaall.reports.regression import CoefficientTable
 from metaall.reports.table import ResultTable
 
 
@@ -55,9 +57,32 @@ def table_docx(table: ResultTable) -> bytes:
                 paragraph.runs[0].bold = True
     for note in table.footnotes:
         document.add_paragraph(note).runs[0].font.size = Pt(9)
+    if table.regression is not None:
+        _coefficients(document, table.regression)
     buffer = io.BytesIO()
     document.save(buffer)
     return _fixed_dates(buffer.getvalue())
+
+
+def _coefficients(document, table: CoefficientTable) -> None:
+    """A meta-regression's coefficient table after the result table, then its tests."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    document.add_paragraph(table.title).runs[0].bold = True
+    if table.rows:
+        grid = document.add_table(rows=1, cols=len(table.columns))
+        grid.style = "Table Grid"
+        for cell, name in zip(grid.rows[0].cells, table.columns, strict=True):
+            cell.text = name
+            cell.paragraphs[0].runs[0].bold = True
+        for cells in table.rows:
+            for j, (cell, text) in enumerate(zip(grid.add_row().cells, cells, strict=True)):
+                cell.text = text
+                if j > 0:
+                    cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for note in table.notes:
+        document.add_paragraph(note).runs[0].font.size = Pt(9)
 
 
 def _fixed_dates(data: bytes) -> bytes:

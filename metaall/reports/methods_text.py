@@ -14,6 +14,8 @@ from metaall import methods
 from metaall._version import __version__
 from metaall.analysis import AnalysisResult, GroupResult
 from metaall.formatting import fmt_num, fmt_p
+from metaall.reports.records import proportion_rule
+from metaall.reports.regression import regression_table
 
 HETEROGENEITY = "Higgins & Thompson 2002, Stat Med 21:1539"
 Q_PROFILE = "Viechtbauer 2007, Stat Med 26:37"
@@ -45,15 +47,32 @@ class _Citations:
         return f"[{self.sources.index(source) + 1}]"
 
 
+META_REGRESSION = "Thompson & Higgins 2002, Stat Med 21:1559; Viechtbauer 2010, J Stat Softw 36(3)"
+PERMUTATION = "Higgins & Thompson 2004, Stat Med 23:1663"
+MEDIANS = (
+    "Luo et al. 2018, Stat Methods Med Res 27:1785; Wan et al. 2014, BMC Med Res Methodol "
+    "14:135; Shi et al. 2020, Res Synth Methods 11:641"
+)
+BACK = {
+    "PLN": "by exponentiation",
+    "PLO": "by the inverse logit",
+    "PAS": "by sin²",
+    "PFT": "by Miller's inverse at the harmonic mean of the study sizes",
+}
+
+
 def _model_sentence(result: AnalysisResult, cite: _Citations) -> str:
     spec = result.spec
     measure = methods.measure(spec.measure)
     method = methods.method(spec.method)
-    scale = " on the log scale" if measure.log_scale else ""
+    scale = f" on the {measure.scale} scale" if measure.scale != "identity" else ""
+    noun = "Proportions" if measure.proportion else f"{measure.label.capitalize()}s"
+    if measure.reference:
+        noun += f" {cite(measure.reference)}"
     if method.family == methods.BAYES:
         prior = getattr(result.overall.fit, "prior", "") or "stated prior"
         return (
-            f"{measure.label.capitalize()}s ({measure.name}) were pooled{scale} in a Bayesian "
+            f"{noun} ({measure.name}) were pooled{scale} in a Bayesian "
             f"random-effects (normal-normal) model {cite(method.reference)} with a "
             f"{prior.replace('; ', ' and a ')}; the posterior was computed by "
             "numerical integration, without sampling, and is summarised by its median and "
@@ -61,14 +80,14 @@ def _model_sentence(result: AnalysisResult, cite: _Citations) -> str:
         )
     if method.family == methods.EXACT:
         return (
-            f"{measure.label.capitalize()}s ({measure.name}) were pooled with a "
+            f"{noun} ({measure.name}) were pooled with a "
             f"{method.label} {cite(method.reference)}, fitted by maximum likelihood; "
             f"{spec.level:.0%} confidence intervals are "
             + ("t-based with k-1 degrees of freedom." if spec.test == "knha" else "Wald intervals.")
         )
     if method.family == methods.COMMON:
         return (
-            f"{measure.label.capitalize()}s ({measure.name}) were pooled{scale} in a "
+            f"{noun} ({measure.name}) were pooled{scale} in a "
             f"common-effect model with {method.label} weights {cite(method.reference)}, "
             f"with {spec.level:.0%} Wald-type (z) confidence intervals."
         )
@@ -80,7 +99,7 @@ def _model_sentence(result: AnalysisResult, cite: _Citations) -> str:
         else "Wald-type (z) intervals"
     )
     return (
-        f"{measure.label.capitalize()}s ({measure.name}) were pooled{scale} in a random-effects "
+        f"{noun} ({measure.name}) were pooled{scale} in a random-effects "
         f"model; the between-study variance tau² was estimated by {estimator}, and "
         f"{spec.level:.0%} confidence intervals were {ci}."
     )
@@ -92,6 +111,21 @@ def methods_paragraph(result: AnalysisResult, cite: _Citations | None = None) ->
     spec = result.spec
     method = methods.method(spec.method)
     parts = [_model_sentence(result, cite)]
+    measure = methods.measure(spec.measure)
+    if measure.proportion and measure.name in BACK:
+        parts.append(f"Pooled proportions were back-transformed {BACK[measure.name]}.")
+    if spec.single_arm and spec.zero_cells.add > 0 and spec.zero_cells.to != "none":
+        rule = proportion_rule(spec.zero_cells.add, spec.zero_cells.to).replace(
+            " added", " was added"
+        )
+        parts.append(f"For proportions, {rule} {cite(ZERO_CELLS)}.")
+    if spec.data_kind == methods.MEANS and any(
+        r.effect.from_median(arm) for r in result.overall.rows for arm in ("t", "c")
+    ):
+        parts.append(
+            "Means and standard deviations reported as medians with quartiles or ranges "
+            f"were estimated {cite(MEDIANS)}."
+        )
     if spec.counts:
         z = spec.zero_cells
         words = []
@@ -125,6 +159,17 @@ def methods_paragraph(result: AnalysisResult, cite: _Citations | None = None) ->
             f"Subgroups defined by {spec.subgroup_by} were pooled separately and compared with "
             f"the test for subgroup differences {cite(SUBGROUPS)}."
         )
+    if result.regression is not None:
+        sentence = (
+            f"Study-level moderators ({result.regression.coding}) were examined by "
+            f"meta-regression with the same model {cite(META_REGRESSION)}"
+        )
+        if spec.permutations is not None:
+            sentence += (
+                f" and tested by permutation ({spec.permutations} permutations, or all "
+                f"distinct ones where fewer) {cite(PERMUTATION)}"
+            )
+        parts.append(sentence + ".")
     parts.append(
         f"Small-study effects were to be assessed with Egger's and Begg's tests "
         f"{cite(SMALL_STUDY)} only with at least 10 studies {cite(FEW_STUDIES)}."
@@ -135,8 +180,13 @@ def methods_paragraph(result: AnalysisResult, cite: _Citations | None = None) ->
 
 def _effect(result: AnalysisResult, group: GroupResult) -> str:
     fit = group.fit
-    d = result.display
     interval = methods.method(fit.method).interval
+    if result.proportion:
+        est, lo, hi = (
+            fmt_num(result.display(x, group), 1) for x in (fit.estimate, fit.ci_lb, fit.ci_ub)
+        )
+        return f"proportion {est}% ({result.spec.level:.0%} {interval} {lo}% to {hi}%)"
+    d = result.display
     words = (
         f"{result.spec.measure} {fmt_num(d(fit.estimate))} "
         f"({result.spec.level:.0%} {interval} {fmt_num(d(fit.ci_lb))} to {fmt_num(d(fit.ci_ub))}"
@@ -161,19 +211,45 @@ def results_sentence(result: AnalysisResult, group: GroupResult, name: str) -> s
         events_c = sum(r.effect.events_c for r in group.rows)
         n_c = sum(r.effect.n_c for r in group.rows)
         counts = f" ({events_t}/{n_t} vs {events_c}/{n_c} with the outcome)"
+    arms = f"{arm_t} vs {arm_c}"
+    if result.spec.single_arm:
+        events = sum(r.effect.events for r in group.rows)
+        counts = f" ({events}/{sum(r.effect.n for r in group.rows)} with the outcome)"
+        arms = arm_t
     sentence = (
         f"{name}: {int(fit.k)} {'study' if fit.k == 1 else 'studies'}{counts}, "
-        f"{arm_t} vs {arm_c}, {_effect(result, group)}"
+        f"{arms}, {_effect(result, group)}"
     )
     if fit.k > 1:
         sentence += f"; tau² {fmt_num(fit.tau2, 3)}, I² {fmt_num(fit.I2, 0)}%"
         if group.prediction is not None:
-            lo, hi = (fmt_num(result.display(x)) for x in group.prediction)
+            lo, hi = (fmt_num(result.display(x, group), result.digits) for x in group.prediction)
             kind = (
                 "predictive" if methods.method(fit.method).family == methods.BAYES else "prediction"
             )
             sentence += f", {kind} interval {lo} to {hi}"
     return sentence + "."
+
+
+def regression_sentences(result: AnalysisResult) -> list[str]:
+    """The meta-regression's result: each moderator coefficient and the omnibus test."""
+    table = regression_table(result)
+    if table is None:
+        return []
+    reg = result.regression
+    if reg.fit is None:
+        return [f"Meta-regression not fitted: {reg.problem}."]
+    fit = reg.fit
+    words = []
+    for j, name in enumerate(fit.names[1:], start=1):
+        words.append(
+            f"{name} {fmt_num(fit.beta[j], 3)} ({fit.level:.0%} CI {fmt_num(fit.ci_lb[j], 3)} "
+            f"to {fmt_num(fit.ci_ub[j], 3)}; {fmt_p(fit.pval[j])})"
+        )
+    return [
+        f"Meta-regression ({int(fit.k)} studies; coefficients on the {result.measure.scale} "
+        f"scale): {'; '.join(words)}. {table.notes[0]}. {table.notes[1]}."
+    ]
 
 
 def methods_text(result: AnalysisResult) -> str:
@@ -189,6 +265,7 @@ def methods_text(result: AnalysisResult) -> str:
         out.append(f"Test for subgroup differences: Q = {d.Q:.2f}, df = {d.df}, {fmt_p(d.pval)}.")
     if result.spec.caution and result.groups:
         out.append(f"Caution: {result.spec.caution}")
+    out += regression_sentences(result)
     out += ["", "References", ""]
     out += [f"{i}. {source}" for i, source in enumerate(sources, start=1)]
     return "\n".join(out) + "\n"

@@ -42,9 +42,9 @@ COLUMNS = (
 def _participants(group: GroupResult) -> str:
     rows = [r for r in group.rows if r.estimable]
     studies = f"{len(rows)} {'study' if len(rows) == 1 else 'studies'}"
-    if not rows or rows[0].effect.n_t is None:
+    if not rows or any(r.effect.size is None for r in rows):
         return f"({studies})"
-    total = sum(r.effect.n_t + r.effect.n_c for r in rows)
+    total = sum(r.effect.size for r in rows)
     return f"{total} ({studies})"
 
 

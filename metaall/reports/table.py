@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from metaall import distributions as dist
 from metaall import methods
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
+from metaall.analysis.means import arm_means
 from metaall.formatting import fmt_num, fmt_p
+from metaall.reports.regression import CoefficientTable, regression_table
 
 NOT_ESTIMABLE = "Not estimable"
 
@@ -42,12 +44,35 @@ class ResultTable:
     units: tuple[str, ...]  # a second heading line ("events/N" under each arm)
     lines: tuple[Line, ...]
     footnotes: tuple[str, ...]
+    regression: CoefficientTable | None = None
+    """The meta-regression's coefficient table, shown after the table (None: none)."""
 
 
-def effect_text(result: AnalysisResult, est: float, lo: float, hi: float) -> str:
-    """An effect with its interval as readers see it, e.g. ``0.32 [0.21, 0.49]``."""
-    d = result.display
-    return f"{fmt_num(d(est))} [{fmt_num(d(lo))}, {fmt_num(d(hi))}]"
+def effect_text(
+    result: AnalysisResult,
+    est: float,
+    lo: float,
+    hi: float,
+    of: GroupResult | StudyRow | None = None,
+) -> str:
+    """An effect with its interval as readers see it, e.g. ``0.32 [0.21, 0.49]`` (a
+    proportion in percent, back-transformed at the sizes of ``of``: see
+    :meth:`AnalysisResult.display`)."""
+    digits = result.digits
+    est, lo, hi = (fmt_num(result.display(x, of), digits) for x in (est, lo, hi))
+    return f"{est} [{lo}, {hi}]"
+
+
+def short_number(value: float) -> str:
+    """A mean or SD as a table shows it: 4 significant digits (``12.1``, ``4.671``)."""
+    return f"{value:.4g}"
+
+
+def arm_text(row: StudyRow, arm: str) -> str:
+    """An arm of a means row: ``mean (SD) n``, a derived mean and SD marked ``~``."""
+    a = arm_means(row.effect, arm)
+    mark = "~" if a.derived else ""
+    return f"{mark}{short_number(a.mean)} ({short_number(a.sd)}) {a.n}"
 
 
 def _test_name(fit) -> str:
@@ -81,9 +106,12 @@ def heterogeneity_text(group: GroupResult) -> str:
     return "Heterogeneity: " + "; ".join(parts)
 
 
-def overall_text(result: AnalysisResult, fit) -> str:
+def overall_text(result: AnalysisResult, fit) -> str | None:
     """The test for the overall effect; for a Bayesian model, the posterior
-    probability that the effect favours the experimental arm's side of no effect."""
+    probability that the effect favours the experimental arm's side of no effect; None
+    for single-arm proportions (no effect to test against)."""
+    if result.proportion:
+        return None
     if methods.method(fit.method).family == methods.BAYES:
         null = "1" if result.ratio else "0"
         below = fit.prob_mu_below(0.0)
@@ -97,14 +125,14 @@ def overall_text(result: AnalysisResult, fit) -> str:
 def prediction_text(result: AnalysisResult, group: GroupResult) -> str | None:
     if group.prediction is None:
         return None
-    lo, hi = (result.display(x) for x in group.prediction)
+    lo, hi = (result.display(x, group) for x in group.prediction)
     if methods.method(group.fit.method).family == methods.BAYES:
         label = "Posterior predictive interval"
     elif result.spec.prediction_interval == "higgins":
         label = "Prediction interval (t(k-2))"
     else:
         label = "Prediction interval"
-    return f"{label}: [{fmt_num(lo)}, {fmt_num(hi)}]"
+    return f"{label}: [{fmt_num(lo, result.digits)}, {fmt_num(hi, result.digits)}]"
 
 
 def difference_text(result: AnalysisResult) -> list[str]:
@@ -131,11 +159,18 @@ class _Builder:
     def __init__(self, result: AnalysisResult) -> None:
         self.result = result
         self.counts = result.spec.counts
+        self.kind = result.spec.data_kind
 
     def arms(self, row: StudyRow) -> tuple[str, str]:
         e = row.effect
         if self.counts:
             return f"{e.events_t}/{e.n_t}", f"{e.events_c}/{e.n_c}"
+        if self.kind == methods.PROPORTIONS:
+            return f"{e.events}/{e.n}", ""
+        if self.kind == methods.MEANS:
+            return arm_text(row, "t"), arm_text(row, "c")
+        if not row.estimable:
+            return "", ""
         return f"{row.yi:.4f}", f"{math.sqrt(row.vi):.4f}"
 
     def study(self, row: StudyRow) -> Line:
@@ -143,15 +178,19 @@ class _Builder:
         if not row.estimable:
             return Line("study", (row.label, *self.arms(row), "-", NOT_ESTIMABLE))
         half = dist.norm_quantile(0.5 + result.spec.level / 2) * math.sqrt(row.vi)
-        effect = effect_text(result, row.yi, row.yi - half, row.yi + half)
+        effect = effect_text(result, row.yi, row.yi - half, row.yi + half, row)
         mark = " *" if row.note else ""
         weight = f"{row.weight:.1f}%" if math.isfinite(row.weight) else ""
         return Line("study", (row.label + mark, *self.arms(row), weight, effect))
 
     def totals(self, group: GroupResult) -> tuple[str, str]:
+        rows = group.rows
+        if self.kind == methods.PROPORTIONS:
+            return f"{sum(r.effect.events for r in rows)}/{sum(r.effect.n for r in rows)}", ""
+        if self.kind == methods.MEANS:
+            return str(sum(r.effect.n_t for r in rows)), str(sum(r.effect.n_c for r in rows))
         if not self.counts:
             return "", ""
-        rows = group.rows
         et, nt = sum(r.effect.events_t for r in rows), sum(r.effect.n_t for r in rows)
         ec, nc = sum(r.effect.events_c for r in rows), sum(r.effect.n_c for r in rows)
         return f"{et}/{nt}", f"{ec}/{nc}"
@@ -163,7 +202,7 @@ class _Builder:
         label = f"{title} ({fit.model})"
         if not math.isfinite(fit.estimate):
             return [Line("pooled", (label, *self.totals(group), "", NOT_ESTIMABLE))]
-        effect = effect_text(result, fit.estimate, fit.ci_lb, fit.ci_ub)
+        effect = effect_text(result, fit.estimate, fit.ci_lb, fit.ci_ub, group)
         weight = f"{group.total_weight:.1f}%"
         lines = [Line("pooled", (label, *self.totals(group), weight, effect))]
         notes = [
@@ -211,24 +250,46 @@ def absolute_lines(result: AnalysisResult, group: GroupResult) -> list[str]:
     return out
 
 
+def effect_heading(result: AnalysisResult) -> str:
+    """The effect column's heading: ``RR [95% CI]``, ``Proportion (%) [95% CI]``."""
+    spec = result.spec
+    interval = f"{spec.level:.0%} {methods.method(spec.method).interval}"
+    name = "Proportion (%)" if result.proportion else spec.measure
+    return f"{name} [{interval}]"
+
+
+def data_columns(result: AnalysisResult) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The headings of the two data columns and their units line, by kind of evidence."""
+    spec = result.spec
+    t, c = spec.arm_labels
+    if spec.counts:
+        return (t, c), ("events/N", "events/N")
+    if spec.data_kind == methods.PROPORTIONS:
+        return (t, ""), ("events/N", "")
+    if spec.data_kind == methods.MEANS:
+        return (t, c), ("mean (SD) N", "mean (SD) N")
+    scale = "log" if result.measure.log_scale else ""
+    return (f"{scale}[{spec.measure}]" if scale else spec.measure, "SE"), ("", "")
+
+
 def result_table(result: AnalysisResult) -> ResultTable:
     """The table of ``result`` (see the module docstring)."""
     spec = result.spec
-    effect = f"{spec.measure} [{spec.level:.0%} {methods.method(spec.method).interval}]"
-    if spec.counts:
-        t, c = spec.arm_labels
-        columns, units = (t, c), ("events/N", "events/N")
-    else:
-        columns, units = (f"log[{spec.measure}]", "SE"), ("", "")
+    effect = effect_heading(result)
+    columns, units = data_columns(result)
     scope = f"subgroup {result.restricted_to}" if result.restricted_to else "all subgroups"
     footnotes = [f"* {r.label}: {r.note}" for r in result.overall.rows if r.note and r.estimable]
+    lines = tuple(_Builder(result).lines())
+    if any(c.startswith("~") for line in lines if line.kind == "study" for c in line.cells):
+        footnotes.append("~ mean and SD derived from the median, not reported (see * above)")
     return ResultTable(
         title=spec.title or spec.name,
         scope=f"analysis '{spec.name}', {scope}: {spec.comparison} / {spec.outcome}",
         columns=("Study", *columns, "Weight", effect),
         units=("", *units, "", ""),
-        lines=tuple(_Builder(result).lines()),
+        lines=lines,
         footnotes=tuple(footnotes),
+        regression=regression_table(result),
     )
 
 
@@ -239,6 +300,8 @@ def table_records(table: ResultTable, footnotes: bool = True) -> list[dict[str, 
         " ".join(p for p in pair if p) for pair in zip(table.columns, table.units, strict=True)
     ]
     lines = (*table.lines, *(Line("note", (f,)) for f in table.footnotes if footnotes))
+    if footnotes and table.regression is not None:
+        lines += tuple(Line("note", (text,)) for text in table.regression.lines())
     return [dict(zip(names, line.cells, strict=False)) for line in lines]
 
 
@@ -249,4 +312,10 @@ def table_markdown(table: ResultTable) -> str:
     text = to_markdown(table_records(table, footnotes=False))
     if table.footnotes:
         text += "\n" + "".join(f"{markdown_text(note)}  \n" for note in table.footnotes)
+    reg = table.regression
+    if reg is not None:
+        text += f"\n{markdown_text(reg.title)}\n\n"
+        if reg.rows:
+            text += to_markdown(reg.records()) + "\n"
+        text += "".join(f"{markdown_text(note)}  \n" for note in reg.notes)
     return text

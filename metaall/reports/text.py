@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from metaall.analysis import AnalysisResult
 from metaall.reports.records import method_details
+from metaall.reports.regression import CoefficientTable
 from metaall.reports.table import Line, ResultTable, absolute_lines, result_table
 
 MAX_LABEL_WIDTH = 60
@@ -63,6 +64,21 @@ def _body(table: ResultTable) -> list[str]:
     return out + [f"  {note}" for note in table.footnotes]
 
 
+def coefficient_lines(table: CoefficientTable) -> list[str]:
+    """A meta-regression's coefficient table in aligned columns, then its tests."""
+    out = ["", table.title]
+    if table.rows:
+        grid = [table.columns, *table.rows]
+        widths = [max(len(cells[j]) for cells in grid) for j in range(len(table.columns))]
+        for i, cells in enumerate(grid):
+            first = f"{cells[0]:<{widths[0]}}"
+            rest = [f"{cell:>{w}}" for cell, w in zip(cells[1:], widths[1:], strict=True)]
+            out.append("  " + "  ".join([first, *rest]))
+            if i == 0:
+                out.append("  " + "-" * (sum(widths) + 2 * (len(widths) - 1)))
+    return out + [f"  {note}" for note in table.notes]
+
+
 def left_out(result: AnalysisResult) -> list[str]:
     """The studies shown without an estimate, and those the analysis could not use."""
     out = []
@@ -82,6 +98,8 @@ def render_text(result: AnalysisResult) -> str:
     """The full report of one analysis."""
     table = result_table(result)
     out = [table.title, table.scope, "", *_body(table)]
+    if table.regression is not None:
+        out += coefficient_lines(table.regression)
     absolute = absolute_lines(result, result.overall)
     if absolute:
         out += ["", "Absolute effects (per 1000 patients; Altman 1998 for the NNT):"]
