@@ -35,8 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from metaall import methods
+from metaall.models import maxima
 from metaall.models.brent import R_UNIROOT_TOL, brent_root
 from metaall.models.design import Batch
+from metaall.models.scoring import Scorer
 
 FISHER_THRESHOLD = 1e-5  # metafor's control$threshold
 FISHER_MAXITER = 100  # metafor's control$maxiter
@@ -86,18 +88,25 @@ def _sj(batch: Batch) -> np.ndarray:
     return tau0 * batch.wls(tau0).rss / _df(batch)
 
 
-def _step(batch: Batch, tau2: np.ndarray, method: str) -> np.ndarray:
-    """One metafor Fisher-scoring (ML, REML) or empirical-Bayes (EB) adjustment."""
-    fit = batch.wls(tau2)
-    with np.errstate(divide="ignore", invalid="ignore"):  # k = 1 rows give 0/0
-        if method == "ML":
-            adj = (fit.ypp_y - fit.sum_w) / fit.sum_w2
-        elif method == "REML":
-            adj = (fit.ypp_y - fit.tr_p) / fit.tr_pp
-        else:  # EB
-            adj = (fit.rss * batch.k / _df(batch) - batch.k) / fit.sum_w
-    adj = np.where(np.isnan(adj), 0.0, adj)
-    # step halving keeps tau² ≥ 0; from tau² = 0 it halves a negative step to -0.
+def _adjustment(scorer, tau2: np.ndarray, method: str) -> np.ndarray:
+    """metafor's Fisher-scoring (ML, REML) or empirical-Bayes (EB) adjustment, before
+    step halving: score / information (its sign is the score's)."""
+    if method == "EB":
+        s = scorer.sums(tau2, reml=False, rss=True)
+        df = np.maximum(scorer.k - scorer.p, 1)
+        adj = (s.rss * scorer.k / df - scorer.k) / s.sw
+    elif method == "ML":
+        s = scorer.sums(tau2, reml=False)
+        adj = (s.ypp - s.sw) / s.sw2
+    else:
+        s = scorer.sums(tau2, reml=True)
+        adj = (s.ypp - s.tr_p) / s.tr_pp
+    return np.where(np.isnan(adj), 0.0, adj)  # metafor: if (is.na(adj)) adj <- 0
+
+
+def _halve(tau2: np.ndarray, adj: np.ndarray) -> np.ndarray:
+    """metafor's step halving: halve the step until tau² + step ≥ 0; from tau² = 0 a
+    negative step halves to -0 (metafor loops until it underflows)."""
     adj = np.where((tau2 == 0) & (adj < 0), 0.0, adj)
     over = tau2 + adj < 0
     while over.any():
@@ -106,110 +115,54 @@ def _step(batch: Batch, tau2: np.ndarray, method: str) -> np.ndarray:
     return adj
 
 
-def _iterate(batch: Batch, method: str, threshold: float, maxiter: int):
-    """metafor's iteration for ML/REML/EB from max(0, HE); returns tau², iters, converged."""
-    tau2 = np.maximum(_hedges(batch), 0.0)
-    m = tau2.shape[0]
+@dataclass(frozen=True)
+class Fisher:
+    """metafor's iteration from max(0, HE): the last tau², iterations, whether it
+    converged by metafor's rule, and the largest tau² visited with a positive score
+    and the smallest with a negative one (the edges of an oscillation)."""
+
+    tau2: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+    rising: np.ndarray
+    falling: np.ndarray
+
+
+COMPACT = 0.75  # drop finished data sets from the working copy below this share
+
+
+def fisher_scoring(scorer, method: str, threshold: float, maxiter: int, start) -> Fisher:
+    """metafor's iteration for ML/REML/EB on every data set of ``scorer``.
+
+    Every data set runs metafor's steps until a change ≤ ``threshold`` or
+    ``maxiter`` + 1 steps: whether metafor converges is decided by its own iteration
+    (an oscillating sequence can still settle late: about a fifth of those that
+    oscillate at step 5 converge by step 100), so it is never cut short; each step is
+    one lean pass (:mod:`metaall.models.scoring`) over the data sets still iterating.
+    """
+    tau2 = np.array(start, dtype=float)
+    m = tau2.size
     iters = np.zeros(m, int)
     converged = np.zeros(m, bool)
-    active = np.arange(m)
+    rising, falling = np.zeros(m), np.full(m, np.inf)
+    held, live, sub = np.arange(m), np.arange(m), scorer
     for it in range(1, maxiter + 2):
-        if active.size == 0:
+        if live.size == 0:
             break
-        sub = batch.rows(active)
-        t = tau2[active]
-        new = t + _step(sub, t, method)
-        tau2[active] = new
-        iters[active] = it
+        if live.size < COMPACT * sub.m:
+            sub, held, live = sub.take(live), held[live], np.arange(live.size)
+        t_all = tau2[held]
+        adj = _adjustment(sub, t_all, method)[live]
+        t, g = t_all[live], held[live]
+        rising[g] = np.where(adj > 0, np.maximum(rising[g], t), rising[g])
+        falling[g] = np.where(adj < 0, np.minimum(falling[g], t), falling[g])
+        new = t + _halve(t, adj)
+        tau2[g] = new
+        iters[g] = it
         done = np.abs(t - new) <= threshold
-        converged[active[done]] = it <= maxiter
-        active = active[~done]
-    return tau2, iters, converged
-
-
-def _score(batch: Batch, tau2: np.ndarray, reml: bool) -> np.ndarray:
-    fit = batch.wls(tau2)
-    return fit.ypp_y - (fit.tr_p if reml else fit.sum_w)
-
-
-def _upper_bracket(batch: Batch, reml: bool) -> np.ndarray:
-    """A tau² beyond every stationary point (the score is negative there)."""
-    upper = np.maximum(_tau2_max(batch), 1.0)
-    for _ in range(200):
-        pos = _score(batch, upper, reml) >= 0
-        if not pos.any():
-            break
-        upper = np.where(pos, upper * 2, upper)
-    return upper
-
-
-SCREEN_POINTS = 16
-
-
-def _score_grid(batch: Batch, pts: np.ndarray, reml: bool) -> np.ndarray:
-    """The score of every data set at each of its tau² values ``pts`` (m, G)."""
-    if batch.X.shape[1] > 1:
-        rep = np.repeat(np.arange(pts.shape[0]), pts.shape[1])
-        return _score(batch.rows(rep), pts.ravel(), reml).reshape(pts.shape)
-    # intercept-only: the same sums on an (m, G, k) array, without a WLS per point
-    mask = batch.mask[:, None, :]
-    w = np.where(mask, 1.0 / (batch.v[:, None, :] + pts[:, :, None]), 0.0)
-    sw = w.sum(-1)
-    mu = (w * batch.y[:, None, :]).sum(-1) / sw
-    wr = w * (batch.y[:, None, :] - mu[..., None])
-    return (wr**2).sum(-1) - (sw - (w**2).sum(-1) / sw if reml else sw)
-
-
-def _several_maxima(batch: Batch, reml: bool) -> np.ndarray:
-    """Data sets whose (restricted) likelihood may have more than one maximum.
-
-    The score is screened on a geometric grid from a tenth of the smallest sampling
-    variance to metafor's upper search limit; two or more +/- sign changes (or one
-    beside a maximum at zero) flag a data set for the global search. Such likelihoods
-    arise when sampling variances differ by orders of magnitude; metafor returns
-    whichever maximum Fisher scoring reaches.
-    """
-    m = batch.k.shape[0]
-    v_min = np.where(batch.mask, batch.v, np.inf).min(axis=1)
-    pts = np.geomspace(v_min / 10, _tau2_max(batch), SCREEN_POINTS - 1, axis=1)
-    pts = np.concatenate([np.zeros((m, 1)), pts], axis=1)
-    s = _score_grid(batch, pts, reml)
-    falls = ((s[:, :-1] > 0) & (s[:, 1:] <= 0)).sum(axis=1)
-    return (falls >= 2) | ((falls >= 1) & (s[:, 0] <= 0))
-
-
-def _global_maximum(batch: Batch, reml: bool, grid: int = 200) -> np.ndarray:
-    """Highest-likelihood tau² for each data set, found without Fisher scoring.
-
-    The score is evaluated on a grid over [0, U] (U beyond every stationary point);
-    every +/- sign change brackets a local maximum, refined with scipy's vectorised
-    bracketing root finder (Chandrupatla's method); zero and those maxima are then
-    compared by their (restricted) likelihood. All data sets are handled at once.
-    """
-    n = batch.k.shape[0]
-    upper = _upper_bracket(batch, reml)
-    pts = upper[:, None] * np.linspace(0.0, 1.0, grid) ** 2  # (n, grid), dense near 0
-    rep = np.repeat(np.arange(n), grid)
-    s = _score(batch.rows(rep), pts.ravel(), reml).reshape(n, grid)
-    row, j = np.nonzero((s[:, :-1] > 0) & (s[:, 1:] <= 0))
-
-    def score(t: np.ndarray, r: np.ndarray) -> np.ndarray:
-        return _score(batch.rows(row[r]), t, reml)
-
-    from scipy.optimize.elementwise import find_root  # heavy import: only on this rare path
-
-    roots = find_root(
-        score,
-        (pts[row, j], pts[row, j + 1]),
-        args=(np.arange(row.size),),
-        tolerances=dict(xatol=1e-15, xrtol=4 * np.finfo(float).eps),
-    ).x
-    cand_row = np.concatenate([np.arange(n), row])
-    cand = np.concatenate([np.zeros(n), roots])
-    ll = batch.rows(cand_row).wls(cand).loglik(cand, reml)
-    order = np.lexsort((-ll, cand_row))  # per data set, most likely candidate first
-    first = np.unique(cand_row[order], return_index=True)[1]
-    return cand[order[first]]
+        converged[g[done]] = it <= maxiter
+        live = live[~done]
+    return Fisher(tau2, iters, converged, rising, falling)
 
 
 def _tau2_max(batch: Batch) -> np.ndarray:
@@ -290,7 +243,9 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
     """ML, REML and EB: metafor's iterations, with the safeguards described above."""
     threshold = FISHER_THRESHOLD if tol is None else tol
     maxiter = FISHER_MAXITER if tol is None else TIGHT_MAXITER
-    tau2, iters, converged = _iterate(batch, method, threshold, maxiter)
+    scorer = Scorer.for_batch(batch)
+    fs = fisher_scoring(scorer, method, threshold, maxiter, np.maximum(_hedges(batch), 0.0))
+    tau2, converged = fs.tau2, fs.converged
     name = "empirical-Bayes iteration" if method == "EB" else "Fisher scoring"
     algorithm = np.full(tau2.shape[0], name, dtype=object)
     reml = method == "REML"
@@ -302,15 +257,20 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
             target = (sub.k - sub.p).astype(float)
             tau2[failed] = q_root(sub, target, tol or 1e-12, _tau2_max(sub))
             algorithm[failed] = "Brent root of Q = k - p (EB iteration did not converge)"
-        return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, iters)
+        return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, fs.iterations)
 
     # metafor's ll0check: where tau² = 0 is more likely than the converged point,
     # Fisher scoring found a local maximum; metafor then sets tau² = 0, metaall
     # searches for the global maximum (which is zero in most such cases).
-    ll = batch.wls(tau2).loglik(tau2, reml)
-    ll0 = batch.wls(0.0).loglik(np.zeros_like(tau2), reml)
-    local = converged & (ll0 - ll > R_UNIROOT_TOL) & (tau2 > threshold)
-    suspect = converged & ~local & _several_maxima(batch, reml)
+    local = np.zeros(tau2.shape, bool)
+    idx = np.flatnonzero(converged & (tau2 > threshold))
+    if idx.size:
+        sub = scorer.take(idx)
+        local[idx] = sub.loglik(0.0, reml) - sub.loglik(tau2[idx], reml) > R_UNIROOT_TOL
+    b = maxima.bounds(scorer, reml)
+    idx = np.flatnonzero(converged & ~local)
+    suspect = np.zeros(tau2.shape, bool)
+    suspect[idx] = maxima.screen(scorer.take(idx), reml, maxima.take(b, idx))
     for rows, why in (
         (~converged, "did not converge"),
         (local | suspect, "stopped at a local maximum"),
@@ -318,15 +278,20 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
         idx = np.flatnonzero(rows)
         if not idx.size:
             continue
-        sub = batch.rows(idx)
-        best = _global_maximum(sub, reml)
-        if why != "did not converge":  # keep Fisher's value where it is the global maximum
-            gain = sub.wls(best).loglik(best, reml) - ll[idx]
-            keep = gain <= 1e-9 * np.maximum(1.0, np.abs(ll[idx]))
+        extra = np.stack(
+            [fs.rising[idx], np.where(np.isinf(fs.falling), np.nan, fs.falling)[idx]], 1
+        )
+        anchor = tau2[idx] if why != "did not converge" else None
+        found = maxima.global_search(scorer.take(idx), reml, maxima.take(b, idx), extra, anchor)
+        best = found.tau2
+        if why != "did not converge":
+            # metafor's value where Fisher converged to the global maximum's basin
+            # (it may have stopped short of the exact maximum by metafor's threshold)
+            keep = found.same_basin & ~local[idx]
             idx, best = idx[~keep], best[~keep]
         tau2[idx] = best
         algorithm[idx] = f"grid + Brent on the score (Fisher scoring {why})"
-    return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, iters)
+    return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, fs.iterations)
 
 
 ESTIMATORS = {

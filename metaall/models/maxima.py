@@ -1,0 +1,151 @@
+"""Where the (restricted) likelihood in tau² has its maxima, for a batch of data sets.
+
+Write S(τ²) = y'PPy - tr(P) for REML and y'PPy - Σwᵢ for ML (twice the score;
+P = W - WX(X'WX)⁻¹X'W, W = diag(1/(vᵢ + τ²)), Viechtbauer 2005, Stat Med 24:3-24).
+The maxima are τ² = 0 where S(0) ≤ 0 and every point where S falls through zero.
+Three bounds, proved below, confine them cheaply; with n = k - p (REML) or k (ML),
+Q₀ = y'P(0)y (the residual Q statistic), v₋ and v₊ the smallest and largest vᵢ:
+
+1. S(τ²) < 0 for τ² > T⁺ = Q₀v₊/n - v₋, and S(τ²) > 0 for τ² < T₋ = Q₀v₋/n - v₊:
+   the nonzero eigenvalues of P (those of the compression of W to the residual
+   space, Courant-Fischer) lie in [w₋, w₊], so w₋·y'Py ≤ y'PPy ≤ w₊·y'Py and
+   n·w₋ ≤ tr(P) ≤ n·w₊ (tr(W) for ML); and y'P(τ²)y = min_β Σwᵢ(yᵢ - xᵢ'β)² lies
+   between Q₀v₋/(v₋ + τ²) and Q₀v₊/(v₊ + τ²), since wᵢ(τ²)/wᵢ(0) = vᵢ/(vᵢ + τ²)
+   increases in vᵢ.
+2. On τ² ≥ t_c = v₊ - 2v₋, S changes sign at most once, from + to -: there
+   w₊ < 2w₋, and with u = Py (dP/dτ² = -PP), the ratio ψ = y'PPy / tr(P) has
+   ψ' ∝ -2u'Pu·tr(P) + u'u·tr(PP) ≤ u'u·tr(P)·(w₊ - 2w₋) < 0, so S = tr(P)(ψ - 1)
+   crosses zero at most once (the same with tr(W), Σwᵢ² for ML).
+
+So a second maximum needs a rise of S (a local minimum of the likelihood) in
+[max(0, T₋), min(T⁺, t_c)]: where that interval is empty the maximum is unique (a
+proof, no evaluation); elsewhere :func:`screen` looks for a rise on a geometric grid
+over it (a rise between two grid points can be missed: the screen is a heuristic
+there, as any finite grid is). :func:`global_search` evaluates S on the same grid
+plus T⁺ and any points the caller knows (Fisher scoring's iterates), refines every
+fall with Brent's method (:mod:`metaall.models.brent`) and returns the candidate of
+highest likelihood, zero included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from metaall.models.brent import brent_root
+
+SCREEN_POINTS = 16  # grid points over the interval where a second maximum can hide
+ROOT_TOL = 2e-15  # absolute tolerance of the refined maxima (relative: 4·eps)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Per data set: the stationary points lie in [lower, upper]; beyond ``unimodal``
+    the score changes sign at most once (see module doc)."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    unimodal: np.ndarray
+    v_min: np.ndarray
+
+    @property
+    def risky(self) -> tuple[np.ndarray, np.ndarray]:
+        """[a, b]: where a rise of the score (a second maximum) can be (a ≥ b: none)."""
+        return np.maximum(self.lower, 0.0), np.minimum(self.upper, self.unimodal)
+
+
+def bounds(scorer, reml: bool) -> Bounds:
+    """The bounds T₋, T⁺ and t_c of the module doc for every data set of ``scorer``."""
+    v_min, v_max = scorer.v_range
+    q0 = scorer.sums(0.0, reml=False, rss=True).rss
+    n = scorer.k - scorer.p if reml else scorer.k
+    return Bounds(q0 * v_min / n - v_max, q0 * v_max / n - v_min, v_max - 2 * v_min, v_min)
+
+
+def _grid(b: Bounds, points: int) -> np.ndarray:
+    """(m, points): 0 (or T₋), then geometric from max(T₋, v₋/10) to the end of the
+    risky interval."""
+    a, end = b.risky
+    start = np.maximum(a, b.v_min / 10)
+    end = np.maximum(end, start)
+    geo = start[:, None] * (end / start)[:, None] ** np.linspace(0.0, 1.0, points - 1)
+    return np.concatenate([a[:, None], geo], axis=1)
+
+
+def _scores(scorer, pts: np.ndarray, reml: bool) -> np.ndarray:
+    """S at every column of ``pts`` (m, G): G lean evaluations, no (m, G, k) array."""
+    return np.stack([scorer.score(pts[:, j], reml) for j in range(pts.shape[1])], axis=1)
+
+
+def screen(scorer, reml: bool, b: Bounds) -> np.ndarray:
+    """Data sets whose likelihood may have a second maximum: a rise of the score on the
+    grid over the risky interval (data sets where the interval is empty are skipped)."""
+    a, end = b.risky
+    flagged = np.zeros(a.shape, bool)
+    idx = np.flatnonzero(end > a)
+    if idx.size:
+        s = _scores(scorer.take(idx), _grid(take(b, idx), SCREEN_POINTS), reml)
+        flagged[idx] = ((s[:, :-1] <= 0) & (s[:, 1:] > 0)).any(axis=1)
+    return flagged
+
+
+def take(b: Bounds, idx: np.ndarray) -> Bounds:
+    return Bounds(b.lower[idx], b.upper[idx], b.unimodal[idx], b.v_min[idx])
+
+
+@dataclass(frozen=True)
+class Search:
+    """Result of :func:`global_search`: the most likely tau² per data set, and whether
+    it is the maximum whose basin holds the ``anchor`` point (Fisher's value)."""
+
+    tau2: np.ndarray
+    same_basin: np.ndarray
+
+
+def global_search(scorer, reml: bool, b: Bounds, extra: np.ndarray, anchor=None) -> Search:
+    """The global maximum of the (restricted) likelihood for every data set (module doc).
+
+    ``extra`` (m, E) are further grid points (e.g. Fisher's iterates; NaN: none).
+    ``anchor`` (m,) is a point whose basin of attraction is reported: the maximum
+    reached by going uphill from it (the first fall to its right where S > 0 there,
+    else the last fall to its left, else zero).
+    """
+    m = scorer.m
+    upper = np.maximum(b.upper, 0.0)
+    cols = [_grid(b, SCREEN_POINTS), 2 * upper[:, None], np.nan_to_num(extra, nan=0.0)]
+    anchor = np.zeros(m) if anchor is None else anchor
+    cols.append(anchor[:, None])
+    pts = np.sort(np.minimum(np.concatenate(cols, axis=1), 2 * upper[:, None]), axis=1)
+    s = _scores(scorer, pts, reml)
+    fall = (s[:, :-1] > 0) & (s[:, 1:] <= 0)
+    row, j = np.nonzero(fall)
+
+    roots = np.zeros(0)
+    if row.size:
+
+        def f(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return scorer.take(row[rows]).score(x, reml)
+
+        roots, _ = brent_root(f, pts[row, j], pts[row, j + 1], tol=ROOT_TOL)
+    cand_row = np.concatenate([np.arange(m), row])
+    cand = np.concatenate([np.zeros(m), roots])
+    slot = np.concatenate([np.full(m, -1), j])  # the fall each candidate refines
+    ll = scorer.take(cand_row).loglik(cand, reml)
+    order = np.lexsort((-ll, cand_row))  # per data set, most likely first (zero on ties)
+    first = order[np.unique(cand_row[order], return_index=True)[1]]
+
+    # the anchor's basin: its position on the grid and the fall reached uphill from it
+    pos = np.argmax(pts >= anchor[:, None], axis=1)
+    s_anchor = s[np.arange(m), pos]
+    j_all = np.arange(fall.shape[1])
+    right = np.where(fall & (j_all >= pos[:, None]), j_all, fall.shape[1]).min(axis=1)
+    left = np.where(fall & (j_all < pos[:, None]), j_all, -1).max(axis=1)
+    basin = np.where(s_anchor > 0, right, left)
+    same = slot[first] == basin
+    # a different maximum counts only if it is more likely beyond rounding
+    basin_ll = np.full(m, -np.inf)
+    mine = slot == basin[cand_row]
+    np.maximum.at(basin_ll, cand_row[mine], ll[mine])
+    same |= ll[first] <= basin_ll + 1e-12 * np.maximum(1.0, np.abs(basin_ll))
+    return Search(cand[first], same)
