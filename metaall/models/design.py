@@ -70,9 +70,9 @@ class Batch:
             n_g = self.mask @ X
             with np.errstate(divide="ignore"):
                 lev = np.where(n_g > 0, 1.0 / n_g, 0.0) @ X.T
-        else:
+        else:  # x_k' A_i x_k for every data set i: one product with the outer products
             inv = np.linalg.inv(_gram(self.mask.astype(float), X))
-            lev = np.einsum("kp,ipq,kq->ik", X, inv, X)
+            lev = inv.reshape(inv.shape[0], -1) @ _outer(X).T
         return np.where(self.mask, lev, 0.0)
 
     def rows(self, idx: np.ndarray) -> Batch:
@@ -91,9 +91,15 @@ class Batch:
         return WLS(self, self.mask.astype(float))
 
 
+def _outer(X: np.ndarray) -> np.ndarray:
+    """The outer products xₖxₖ' of the design's rows, flattened: (k, p²)."""
+    return (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
+
+
 def _gram(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """X'diag(w)X for every data set: (m, p, p)."""
-    return np.einsum("ik,kp,kq->ipq", w, X, X)
+    """X'diag(w)X for every data set, (m, p, p): Σₖ wₖxₖxₖ' as one matrix product."""
+    p = X.shape[1]
+    return (w @ _outer(X)).reshape(-1, p, p)
 
 
 class WLS:

@@ -35,7 +35,9 @@ import numpy as np
 
 from metaall.models.brent import brent_root
 
-SCREEN_POINTS = 16  # grid points over the interval where a second maximum can hide
+SEARCH_POINTS = 16  # grid points of the global search over the risky interval
+SCREEN_STEP = 2.0  # largest ratio of neighbouring screen points
+SCREEN_POINTS = 16  # at most this many screen points
 ROOT_TOL = 2e-15  # absolute tolerance of the refined maxima (relative: 4·eps)
 
 
@@ -58,18 +60,20 @@ class Bounds:
 def bounds(scorer, reml: bool) -> Bounds:
     """The bounds T₋, T⁺ and t_c of the module doc for every data set of ``scorer``."""
     v_min, v_max = scorer.v_range
-    q0 = scorer.sums(0.0, reml=False, rss=True).rss
+    q0 = scorer.sums(0.0, reml=False, info=False, rss=True).rss
     n = scorer.k - scorer.p if reml else scorer.k
     return Bounds(q0 * v_min / n - v_max, q0 * v_max / n - v_min, v_max - 2 * v_min, v_min)
 
 
-def _grid(b: Bounds, points: int) -> np.ndarray:
-    """(m, points): 0 (or T₋), then geometric from max(T₋, v₋/10) to the end of the
-    risky interval."""
+def _grid(b: Bounds, points) -> np.ndarray:
+    """(m, max(points)): 0 (or T₋), then ``points - 1`` points geometric from
+    max(T₋, v₋/10) to the end of the risky interval (repeated to fill the row)."""
     a, end = b.risky
     start = np.maximum(a, b.v_min / 10)
     end = np.maximum(end, start)
-    geo = start[:, None] * (end / start)[:, None] ** np.linspace(0.0, 1.0, points - 1)
+    n = np.broadcast_to(points, a.shape)
+    frac = np.minimum(np.arange(n.max() - 1)[None, :] / np.maximum(n - 2, 1)[:, None], 1.0)
+    geo = start[:, None] * (end / start)[:, None] ** frac
     return np.concatenate([a[:, None], geo], axis=1)
 
 
@@ -84,9 +88,19 @@ def screen(scorer, reml: bool, b: Bounds) -> np.ndarray:
     a, end = b.risky
     flagged = np.zeros(a.shape, bool)
     idx = np.flatnonzero(end > a)
-    if idx.size:
-        s = _scores(scorer.take(idx), _grid(take(b, idx), SCREEN_POINTS), reml)
-        flagged[idx] = ((s[:, :-1] <= 0) & (s[:, 1:] > 0)).any(axis=1)
+    if not idx.size:
+        return flagged
+    sub, b = scorer.take(idx), take(b, idx)
+    start = np.maximum(a[idx], b.v_min / 10)
+    steps = np.ceil(np.log(np.maximum(end[idx], start) / start) / np.log(SCREEN_STEP))
+    n = np.clip(steps.astype(int) + 2, 3, SCREEN_POINTS)  # T₋ or 0, then the geometric part
+    pts = _grid(b, n)
+    s = np.empty(pts.shape)
+    for j in range(pts.shape[1]):  # column j only where the data set has a j-th point
+        more = np.flatnonzero(n > j)
+        s[:, j] = s[:, j - 1] if j else 0.0
+        s[more, j] = (sub if more.size == n.size else sub.take(more)).score(pts[more, j], reml)
+    flagged[idx] = ((s[:, :-1] <= 0) & (s[:, 1:] > 0)).any(axis=1)
     return flagged
 
 
@@ -113,7 +127,7 @@ def global_search(scorer, reml: bool, b: Bounds, extra: np.ndarray, anchor=None)
     """
     m = scorer.m
     upper = np.maximum(b.upper, 0.0)
-    cols = [_grid(b, SCREEN_POINTS), 2 * upper[:, None], np.nan_to_num(extra, nan=0.0)]
+    cols = [_grid(b, SEARCH_POINTS), 2 * upper[:, None], np.nan_to_num(extra, nan=0.0)]
     anchor = np.zeros(m) if anchor is None else anchor
     cols.append(anchor[:, None])
     pts = np.sort(np.minimum(np.concatenate(cols, axis=1), 2 * upper[:, None]), axis=1)

@@ -37,7 +37,7 @@ import numpy as np
 
 from metaall.models.design import Batch
 
-BLOCK = 1 << 15  # numbers per block: a dozen (k, columns) buffers of it fit in L2 cache
+BLOCK = 1 << 14  # numbers per block: the buffers of one evaluation stay in L2 cache
 
 
 @dataclass
@@ -95,6 +95,22 @@ class Scorer:
         if Q is not None:
             q = Q.shape[1]
             self._outer = (Q[:, :, None] * Q[:, None, :]).reshape(-1, q * q).T.copy()
+        studies = Y.shape[0]
+        self._whole = 2 * studies <= BLOCK  # tiles hold whole data sets
+        self._pad = self._whole and self.m == 1  # numpy sums a lone column pairwise
+        n = 2 if self._pad else self.m
+        if self._whole:
+            width = max(2, BLOCK // studies)
+            starts = list(range(0, n, width)) or [0]
+            if len(starts) > 1 and n - starts[-1] < 2:
+                starts.pop()  # no block of one column either
+            spans = zip(starts, [*starts[1:], n], strict=True)
+            self._tiles = [(slice(0, studies), slice(a, b)) for a, b in spans]
+        else:
+            rows = max(1, BLOCK // n)
+            self._tiles = [
+                (slice(a, min(studies, a + rows)), slice(0, n)) for a in range(0, studies, rows)
+            ]
 
     @classmethod
     def for_batch(cls, batch: Batch) -> Scorer | WLSScorer:
@@ -122,167 +138,157 @@ class Scorer:
         )
 
     # -- evaluation ---------------------------------------------------------------
-    def sums(self, tau2, reml: bool = True, rss: bool = False, loglik: bool = False) -> Sums:
+    def sums(
+        self, tau2, reml: bool = True, info: bool = True, rss: bool = False, loglik: bool = False
+    ) -> Sums:
         """The sums at ``tau2`` (one value per data set, or a scalar): always Σw and
-        y'PPy; Σw², tr(P), tr(PP) (REML) or Σw² (ML); y'Py with ``rss``; and what
-        :meth:`loglik` needs with ``loglik``."""
+        y'PPy; tr(P) (REML); with ``info`` Σw² and, for REML, tr(PP); y'Py with
+        ``rss``; and what :meth:`loglik` needs with ``loglik``."""
         t = np.broadcast_to(np.asarray(tau2, dtype=float), (self.m,))
-        k = self.Y.shape[0]
-        if k * 2 > BLOCK:
-            return self._by_studies(t, reml, rss, loglik)
-        pad = self.m == 1
-        Y, V, t = (
-            (np.repeat(self.Y, 2, 1), np.repeat(self.V, 2, 1), np.repeat(t, 2))
-            if pad
-            else (self.Y, self.V, t)
-        )
-        width = max(2, BLOCK // k)
-        starts = list(range(0, Y.shape[1], width))
-        if len(starts) > 1 and Y.shape[1] - starts[-1] < 2:
-            starts.pop()  # no block of one column: numpy would sum it pairwise
-        ends = [*starts[1:], Y.shape[1]]
-        parts = [
-            self._block(Y[:, a:b], V[:, a:b], t[a:b], reml, rss, loglik)
-            for a, b in zip(starts, ends, strict=True)
-        ]
-        out = {
-            name: (None if parts[0][name] is None else np.concatenate([s[name] for s in parts]))
-            for name in parts[0]
-        }
-        if pad:
-            out = {n: (None if x is None else x[:1]) for n, x in out.items()}
+        Y, V = self.Y, self.V
+        if self._pad:
+            Y, V, t = np.repeat(Y, 2, 1), np.repeat(V, 2, 1), np.repeat(t, 2)
+        flags = (reml, info, rss or loglik, loglik)
+        if self.Q is None and self._whole:
+            parts = [self._fused(Y[r, c], V[r, c], t[c], *flags) for r, c in self._tiles]
+            out = parts[0] if len(parts) == 1 else _concatenate(parts)
+        else:
+            out = self._two_pass(Y, V, t, *flags)
+        if self._pad:
+            out = [None if x is None else x[:1] for x in out]
         return self._finish(out, reml)
 
-    def _block(self, Y, V, t, reml, want_rss, loglik) -> dict:
-        """Sums over the studies of the data sets in one block (whole data sets)."""
+    def _fused(self, Y, V, t, reml, info, want_rss, loglik) -> list:
+        """Intercept-only sums over a tile of whole data sets in one pass:
+        [Σw, Σw², Σw³, y'PPy, y'Py, Σlog(v+τ²), log Σw] (None where not needed)."""
         add = np.add.reduce
         W = V + t
         log_v = add(_log_present(W), 0) if loglik else None
         np.divide(1.0, W, out=W)
         sw = add(W, 0)
         WY = W * Y
-        W2 = W * W
-        sw2 = add(W2, 0)
-        out = dict(sw=sw, sw2=sw2, log_v=log_v, sw3=None, a2=None, a3=None, aa=None)
-        if self.Q is None:
-            R = Y - add(WY, 0) / sw
-            out["log_det"] = np.log(sw)
-        else:
-            inv, out["log_det"], beta = self._coefficients(W, WY)
-            R = Y - self.Q @ beta
-            if reml:
-                out["a2"], out["aa"] = self._traces(inv, W2)
+        R = Y - add(WY, 0) / sw
         np.multiply(W, R, out=WY)  # WY now holds wᵢrᵢ
-        out["rss"] = add(WY * R, 0) if want_rss or loglik else None
-        out["ypp"] = add(np.multiply(WY, WY, out=WY), 0)
-        if reml:
-            W3 = np.multiply(W2, W, out=W2)
-            out["sw3"] = add(W3, 0)
-            if self.Q is not None:
-                out["a3"] = self._traces(inv, W3)[0]
-        return out
+        rss = add(WY * R, 0) if want_rss else None
+        ypp = add(np.multiply(WY, WY, out=WY), 0)
+        sw2 = sw3 = None
+        if reml or info:
+            W2 = np.multiply(W, W, out=R)
+            sw2 = add(W2, 0)
+            if reml and info:
+                sw3 = add(np.multiply(W2, W, out=W2), 0)
+        return [sw, sw2, sw3, ypp, rss, log_v, np.log(sw) if loglik else None]
 
-    def _coefficients(self, W, WY):
-        """(X'WX)⁻¹, log det(X'WX) and β̂ for a block, on the orthonormal basis."""
-        q = self.Q.shape[1]
-        A = (self._outer @ W).reshape(q, q, -1)
-        inv, log_det = _spd_inverse(A)
-        c = self.Q.T @ WY
-        beta = sum(inv[:, j] * c[j] for j in range(q))
-        return inv, log_det, beta
-
-    def _traces(self, inv, Wj) -> tuple[np.ndarray, np.ndarray]:
-        """tr(A Mⱼ) and tr((A Mⱼ)²) with A = (X'WX)⁻¹, Mⱼ = X'WʲX."""
-        q = self.Q.shape[1]
-        M = (self._outer @ Wj).reshape(q, q, -1)
-        tr = np.add.reduce((inv * M).reshape(q * q, -1), 0)
-        AM = [[sum(inv[a, c] * M[c, b] for c in range(q)) for b in range(q)] for a in range(q)]
-        tr_sq = sum(AM[a][b] * AM[b][a] for a in range(q) for b in range(q))
-        return tr, tr_sq
-
-    def _by_studies(self, t, reml, want_rss, loglik) -> dict:
-        """As :meth:`sums` for data sets with more studies than a block: blocks of
-        studies, one pass for the weighted sums, a second for the residuals."""
-        k, m = self.Y.shape
-        rows = max(1, BLOCK // m)
-        spans = [(a, min(k, a + rows)) for a in range(0, k, rows)]
-        q = 1 if self.Q is None else self.Q.shape[1]
-        acc = {n: 0.0 for n in ("sw", "sw2", "sw3", "swy", "log_v", "A", "c", "M2", "M3")}
-        for a, b in spans:
-            W = self.V[a:b] + t
+    def _two_pass(self, Y, V, t, reml, info, want_rss, loglik) -> list:
+        """The sums of any design over the tiles in two passes: the weighted sums,
+        X'WX, X'Wy (and X'W²X, X'W³X for tr(P), tr(PP)) first, then, at β̂, the
+        residual sums; the p×p algebra runs once, on all data sets together."""
+        add = np.add.reduce
+        n = Y.shape[1]
+        dense, w2, w3 = self.Q is not None, reml or info, reml and info
+        q = self.Q.shape[1] if dense else 1
+        zero = np.zeros
+        sw, sw2, sw3, log_v = zero(n), zero(n), zero(n), zero(n)
+        A, c, M2, M3 = zero((q * q, n)), zero((q, n)), zero((q * q, n)), zero((q * q, n))
+        for r, col in self._tiles:
+            W = V[r, col] + t[col]
             if loglik:
-                acc["log_v"] = acc["log_v"] + _log_present(W).sum(0)
+                log_v[col] += add(_log_present(W), 0)
             np.divide(1.0, W, out=W)
-            W2 = W * W
-            acc["sw"] = acc["sw"] + W.sum(0)
-            acc["sw2"] = acc["sw2"] + W2.sum(0)
-            if self.Q is None:
-                acc["swy"] = acc["swy"] + (W * self.Y[a:b]).sum(0)
+            sw[col] += add(W, 0)
+            WY = W * Y[r, col]
+            if dense:
+                A[:, col] += self._outer[:, r] @ W
+                c[:, col] += self.Q[r].T @ WY
             else:
-                acc["A"] = acc["A"] + self._outer[:, a:b] @ W
-                acc["c"] = acc["c"] + self.Q[a:b].T @ (W * self.Y[a:b])
-                if reml:
-                    acc["M2"] = acc["M2"] + self._outer[:, a:b] @ W2
-                    acc["M3"] = acc["M3"] + self._outer[:, a:b] @ (W2 * W)
+                c[0, col] += add(WY, 0)
+            if w2:
+                W2 = np.multiply(W, W, out=WY)
+                sw2[col] += add(W2, 0)
+                if dense and reml:
+                    M2[:, col] += self._outer[:, r] @ W2
+                if w3:
+                    W3 = np.multiply(W2, W, out=W2)
+                    sw3[col] += add(W3, 0)
+                    if dense:
+                        M3[:, col] += self._outer[:, r] @ W3
+        a2 = a3 = aa = None
+        if dense:
+            inv, log_det = _spd_inverse(A.reshape(q, q, n))
+            beta = sum(inv[:, j] * c[j] for j in range(q))
             if reml:
-                acc["sw3"] = acc["sw3"] + (W2 * W).sum(0)
-        out = dict(sw=acc["sw"], sw2=acc["sw2"], sw3=acc["sw3"] if reml else None)
-        out["log_v"] = acc["log_v"] if loglik else None
-        out["a2"] = out["a3"] = out["aa"] = None
-        if self.Q is None:
-            mu = acc["swy"] / acc["sw"]
-            out["log_det"] = np.log(acc["sw"])
+                a2, aa = _traces(inv, M2.reshape(q, q, n), w3)
+            if w3:
+                a3 = _traces(inv, M3.reshape(q, q, n), False)[0]
         else:
-            inv, out["log_det"] = _spd_inverse(acc["A"].reshape(q, q, -1))
-            beta = sum(inv[:, j] * acc["c"][j] for j in range(q))
-            if reml:
-                M2, M3 = acc["M2"].reshape(q, q, -1), acc["M3"].reshape(q, q, -1)
-                out["a2"] = np.add.reduce((inv * M2).reshape(q * q, -1), 0)
-                out["a3"] = np.add.reduce((inv * M3).reshape(q * q, -1), 0)
-                AM = [
-                    [sum(inv[i, c] * M2[c, j] for c in range(q)) for j in range(q)]
-                    for i in range(q)
-                ]
-                out["aa"] = sum(AM[i][j] * AM[j][i] for i in range(q) for j in range(q))
-        ypp = rss = 0.0
-        for a, b in spans:
-            W = 1.0 / (self.V[a:b] + t)
-            fitted = mu if self.Q is None else self.Q[a:b] @ beta
-            R = self.Y[a:b] - fitted
-            WR = W * R
-            ypp = ypp + (WR * WR).sum(0)
-            if want_rss or loglik:
-                rss = rss + (WR * R).sum(0)
-        out["ypp"], out["rss"] = ypp, (rss if want_rss or loglik else None)
-        return self._finish(out, reml)
+            beta = c / sw
+            log_det = np.log(sw)
+        ypp, rss = zero(n), zero(n)
+        for r, col in self._tiles:
+            W = V[r, col] + t[col]
+            np.divide(1.0, W, out=W)
+            R = Y[r, col] - (self.Q[r] @ beta[:, col] if dense else beta[0, col])
+            WR = np.multiply(W, R, out=W)
+            if want_rss:
+                rss[col] += add(WR * R, 0)
+            ypp[col] += add(np.multiply(WR, WR, out=WR), 0)
+        return [
+            sw,
+            sw2 if w2 else None,
+            sw3 if w3 else None,
+            ypp,
+            rss if want_rss else None,
+            log_v if loglik else None,
+            log_det,
+            a2,
+            a3,
+            aa,
+        ]
 
-    def _finish(self, out: dict, reml: bool) -> Sums:
-        sw, sw2 = out["sw"], out["sw2"]
-        s = Sums(sw=sw, ypp=out["ypp"], rss=out["rss"], sw2=sw2, log_det=out["log_det"])
-        s.log_v = out["log_v"]
-        if reml:
-            if self.Q is None:
-                ratio = sw2 / sw
-                s.tr_p = sw - ratio
-                s.tr_pp = sw2 - 2 * out["sw3"] / sw + ratio * ratio
-            else:
-                s.tr_p = sw - out["a2"]
-                s.tr_pp = sw2 - 2 * out["a3"] + out["aa"]
+    def _finish(self, out: list, reml: bool) -> Sums:
+        sw, sw2, sw3, ypp, rss, log_v, log_det, *traces = out
+        s = Sums(sw=sw, ypp=ypp, rss=rss, sw2=sw2, log_det=log_det, log_v=log_v)
+        if not reml:
+            return s
+        if self.Q is None:
+            ratio = sw2 / sw
+            s.tr_p = sw - ratio
+            if sw3 is not None:
+                s.tr_pp = sw2 - 2 * sw3 / sw + ratio * ratio
+        else:
+            a2, a3, aa = traces
+            s.tr_p = sw - a2
+            if a3 is not None:
+                s.tr_pp = sw2 - 2 * a3 + aa
         return s
 
     # -- derived quantities ------------------------------------------------------------
     def loglik(self, tau2, reml: bool) -> np.ndarray:
         """(Restricted) log-likelihood at ``tau2`` up to a constant per data set (the
         REML term ½ log det(X'X) is left out), for comparisons within a data set."""
-        s = self.sums(tau2, reml, loglik=True)
+        s = self.sums(tau2, reml, info=False, loglik=True)
         ll = -0.5 * (s.log_v + s.rss)
         return ll - 0.5 * s.log_det if reml else ll
 
     def score(self, tau2, reml: bool) -> np.ndarray:
         """Twice the derivative of the (restricted) log-likelihood in tau²:
         y'PPy - tr(P) (REML) or y'PPy - Σwᵢ (ML)."""
-        s = self.sums(tau2, reml)
+        s = self.sums(tau2, reml, info=False)
         return s.ypp - (s.tr_p if reml else s.sw)
+
+
+def _traces(inv: np.ndarray, M: np.ndarray, square: bool):
+    """tr(A M) and (if ``square``) tr((A M)²) for (q, q, n) stacks A = ``inv`` and M."""
+    q = inv.shape[0]
+    tr = np.add.reduce((inv * M).reshape(q * q, -1), 0)
+    if not square:
+        return tr, None
+    AM = [[sum(inv[a, c] * M[c, b] for c in range(q)) for b in range(q)] for a in range(q)]
+    return tr, sum(AM[a][b] * AM[b][a] for a in range(q) for b in range(q))
+
+
+def _concatenate(parts: list[list]) -> list:
+    return [None if col[0] is None else np.concatenate(col) for col in zip(*parts, strict=True)]
 
 
 class WLSScorer:
@@ -301,7 +307,9 @@ class WLSScorer:
         b = self.batch
         return np.where(b.mask, b.v, np.inf).min(1), np.where(b.mask, b.v, -np.inf).max(1)
 
-    def sums(self, tau2, reml: bool = True, rss: bool = False, loglik: bool = False) -> Sums:
+    def sums(
+        self, tau2, reml: bool = True, info: bool = True, rss: bool = False, loglik: bool = False
+    ) -> Sums:
         fit = self.batch.wls(tau2)
         s = Sums(sw=fit.sum_w, ypp=fit.ypp_y, rss=fit.rss, sw2=fit.sum_w2)
         if reml:

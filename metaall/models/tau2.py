@@ -92,7 +92,7 @@ def _adjustment(scorer, tau2: np.ndarray, method: str) -> np.ndarray:
     """metafor's Fisher-scoring (ML, REML) or empirical-Bayes (EB) adjustment, before
     step halving: score / information (its sign is the score's)."""
     if method == "EB":
-        s = scorer.sums(tau2, reml=False, rss=True)
+        s = scorer.sums(tau2, reml=False, info=False, rss=True)
         df = np.maximum(scorer.k - scorer.p, 1)
         adj = (s.rss * scorer.k / df - scorer.k) / s.sw
     elif method == "ML":
