@@ -38,6 +38,7 @@ from metaall.models.brent import brent_root
 SEARCH_POINTS = 16  # grid points of the global search over the risky interval
 SCREEN_STEP = 2.0  # largest ratio of neighbouring screen points
 SCREEN_POINTS = 16  # at most this many screen points
+COMPACT = 0.75  # evaluate a subset on a copy when it is smaller than this share
 ROOT_TOL = 2e-15  # absolute tolerance of the refined maxima (relative: 4·eps)
 
 
@@ -57,10 +58,10 @@ class Bounds:
         return np.maximum(self.lower, 0.0), np.minimum(self.upper, self.unimodal)
 
 
-def bounds(scorer, reml: bool) -> Bounds:
-    """The bounds T₋, T⁺ and t_c of the module doc for every data set of ``scorer``."""
+def bounds(scorer, reml: bool, q0: np.ndarray) -> Bounds:
+    """The bounds T₋, T⁺ and t_c of the module doc for every data set of ``scorer``
+    (``q0``: y'Py at tau² = 0)."""
     v_min, v_max = scorer.v_range
-    q0 = scorer.sums(0.0, reml=False, info=False, rss=True).rss
     n = scorer.k - scorer.p if reml else scorer.k
     return Bounds(q0 * v_min / n - v_max, q0 * v_max / n - v_min, v_max - 2 * v_min, v_min)
 
@@ -82,26 +83,25 @@ def _scores(scorer, pts: np.ndarray, reml: bool) -> np.ndarray:
     return np.stack([scorer.score(pts[:, j], reml) for j in range(pts.shape[1])], axis=1)
 
 
-def screen(scorer, reml: bool, b: Bounds) -> np.ndarray:
-    """Data sets whose likelihood may have a second maximum: a rise of the score on the
-    grid over the risky interval (data sets where the interval is empty are skipped)."""
+def screen(scorer, reml: bool, b: Bounds, rows: np.ndarray) -> np.ndarray:
+    """Which of the data sets ``rows`` (a boolean mask) may have a second maximum: a
+    rise of the score on a grid over the risky interval, neighbouring points at most
+    :data:`SCREEN_STEP` apart (none where the interval is empty)."""
     a, end = b.risky
-    flagged = np.zeros(a.shape, bool)
-    idx = np.flatnonzero(end > a)
-    if not idx.size:
-        return flagged
-    sub, b = scorer.take(idx), take(b, idx)
-    start = np.maximum(a[idx], b.v_min / 10)
-    steps = np.ceil(np.log(np.maximum(end[idx], start) / start) / np.log(SCREEN_STEP))
-    n = np.clip(steps.astype(int) + 2, 3, SCREEN_POINTS)  # T₋ or 0, then the geometric part
-    pts = _grid(b, n)
-    s = np.empty(pts.shape)
-    for j in range(pts.shape[1]):  # column j only where the data set has a j-th point
+    rows = rows & (end > a)
+    start = np.maximum(a, b.v_min / 10)
+    steps = np.ceil(np.log(np.maximum(end, start) / start) / np.log(SCREEN_STEP))
+    n = np.where(rows, np.clip(steps.astype(int) + 2, 3, SCREEN_POINTS), 0)
+    pts = _grid(b, np.maximum(n, 2))
+    s = np.zeros(pts.shape)
+    for j in range(n.max(initial=0)):  # column j where the data set has a j-th point
         more = np.flatnonzero(n > j)
-        s[:, j] = s[:, j - 1] if j else 0.0
-        s[more, j] = (sub if more.size == n.size else sub.take(more)).score(pts[more, j], reml)
-    flagged[idx] = ((s[:, :-1] <= 0) & (s[:, 1:] > 0)).any(axis=1)
-    return flagged
+        if j:
+            s[:, j] = s[:, j - 1]
+        sub = scorer if more.size > COMPACT * scorer.m else scorer.take(more)
+        score = sub.score(pts[more, j] if sub is not scorer else pts[:, j], reml)
+        s[more, j] = score if sub is not scorer else score[more]
+    return ((s[:, :-1] <= 0) & (s[:, 1:] > 0)).any(axis=1) & rows
 
 
 def take(b: Bounds, idx: np.ndarray) -> Bounds:

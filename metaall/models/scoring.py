@@ -266,15 +266,23 @@ class Scorer:
     def loglik(self, tau2, reml: bool) -> np.ndarray:
         """(Restricted) log-likelihood at ``tau2`` up to a constant per data set (the
         REML term ½ log det(X'X) is left out), for comparisons within a data set."""
-        s = self.sums(tau2, reml, info=False, loglik=True)
-        ll = -0.5 * (s.log_v + s.rss)
-        return ll - 0.5 * s.log_det if reml else ll
+        return _loglik(self.sums(tau2, reml, info=False, loglik=True), reml)
+
+    def at_zero(self, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Q₀ = y'Py and the (restricted) log-likelihood (as :meth:`loglik`) at tau² = 0."""
+        s = self.sums(0.0, reml, info=False, loglik=True)
+        return s.rss, _loglik(s, reml)
 
     def score(self, tau2, reml: bool) -> np.ndarray:
         """Twice the derivative of the (restricted) log-likelihood in tau²:
         y'PPy - tr(P) (REML) or y'PPy - Σwᵢ (ML)."""
         s = self.sums(tau2, reml, info=False)
         return s.ypp - (s.tr_p if reml else s.sw)
+
+
+def _loglik(s: Sums, reml: bool) -> np.ndarray:
+    ll = -0.5 * (s.log_v + s.rss)
+    return ll - 0.5 * s.log_det if reml else ll
 
 
 def _traces(inv: np.ndarray, M: np.ndarray, square: bool):
@@ -319,5 +327,9 @@ class WLSScorer:
     def loglik(self, tau2, reml: bool) -> np.ndarray:
         tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), (self.m,))
         return self.batch.wls(tau2).loglik(tau2, reml)
+
+    def at_zero(self, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+        fit = self.batch.wls(0.0)
+        return fit.rss, fit.loglik(np.zeros(self.m), reml)
 
     score = Scorer.score

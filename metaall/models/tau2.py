@@ -262,15 +262,13 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
     # metafor's ll0check: where tau² = 0 is more likely than the converged point,
     # Fisher scoring found a local maximum; metafor then sets tau² = 0, metaall
     # searches for the global maximum (which is zero in most such cases).
+    q0, ll0 = scorer.at_zero(reml)
     local = np.zeros(tau2.shape, bool)
     idx = np.flatnonzero(converged & (tau2 > threshold))
     if idx.size:
-        sub = scorer.take(idx)
-        local[idx] = sub.loglik(0.0, reml) - sub.loglik(tau2[idx], reml) > R_UNIROOT_TOL
-    b = maxima.bounds(scorer, reml)
-    idx = np.flatnonzero(converged & ~local)
-    suspect = np.zeros(tau2.shape, bool)
-    suspect[idx] = maxima.screen(scorer.take(idx), reml, maxima.take(b, idx))
+        local[idx] = ll0[idx] - scorer.take(idx).loglik(tau2[idx], reml) > R_UNIROOT_TOL
+    b = maxima.bounds(scorer, reml, q0)
+    suspect = maxima.screen(scorer, reml, b, converged & ~local)
     for rows, why in (
         (~converged, "did not converge"),
         (local | suspect, "stopped at a local maximum"),
