@@ -54,12 +54,14 @@ class Batch:
     @cached_property
     def k(self) -> np.ndarray:
         """Number of studies per data set."""
+        if self.complete:
+            return np.full(self.mask.shape[0], self.mask.shape[1])
         return self.mask.sum(axis=1)
 
     @cached_property
     def p(self) -> np.ndarray:
         """Number of coefficients per data set (non-empty groups of an indicator design)."""
-        if self.indicator:
+        if self.indicator and not self.complete:
             return ((self.mask @ self.X) > 0).sum(axis=1)
         return np.full(self.k.shape, self.X.shape[1])
 
@@ -74,6 +76,23 @@ class Batch:
             inv = np.linalg.inv(_gram(self.mask.astype(float), X))
             lev = inv.reshape(inv.shape[0], -1) @ _outer(X).T
         return np.where(self.mask, lev, 0.0)
+
+    @cached_property
+    def complete(self) -> bool:
+        """True when every data set has every study (no padding)."""
+        return bool(self.mask.all())
+
+    @cached_property
+    def scorer(self):
+        """The lean evaluator of :mod:`metaall.models.scoring` for this batch."""
+        from metaall.models.scoring import Scorer  # scoring builds on this module
+
+        return Scorer.for_batch(self)
+
+    @cached_property
+    def fe(self):
+        """The sums at tau² = 0 (common-effect weights): Σwᵢ, y'Py (Q), tr(P)."""
+        return self.scorer.sums(0.0, reml=True, info=False, rss=True, ypp=False)
 
     def rows(self, idx: np.ndarray) -> Batch:
         """The sub-batch of data sets ``idx``."""

@@ -75,6 +75,10 @@ def make_batch(
     k = y2.shape[1]
     if studies is not None and len(studies) != k:
         raise ValueError(f"{len(studies)} study names given for {k} studies")
+    X, names = indicator_design(groups, k)
+    if np.isfinite(y2).all() and np.isfinite(v2).all() and (v2 > 0).all():
+        # every study present and valid: no masking, no copies
+        return Batch(y2, v2, np.ones(y2.shape, dtype=bool), X), single, names
     ny, nv = np.isnan(y2), np.isnan(v2)
     for bad, why in (
         (ny != nv, "yi and vi must both be given or both be NaN (absent)"),
@@ -92,9 +96,13 @@ def make_batch(
     empty = ~mask.any(axis=1)
     if empty.any():
         raise ValueError(f"data set {int(np.argmax(empty)) + 1} has no studies")
-    X, names = indicator_design(groups, k)
     batch = Batch(np.where(mask, y2, 0.0), np.where(mask, v2, 1.0), mask, X)
     return batch, single, names
+
+
+def _present(batch: Batch, values: np.ndarray) -> np.ndarray:
+    """A copy of per-study ``values`` with NaN for absent studies."""
+    return values.copy() if batch.complete else np.where(batch.mask, values, np.nan)
 
 
 @dataclass(frozen=True)
@@ -141,10 +149,11 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         est = estimate_tau2(batch, method, tol)
         tau2, algorithm = est.tau2, est.algorithm
 
-    re = batch.wls(tau2)
-    estimate = re.beta[:, 0]
-    var = 1.0 / re.sum_w
+    fe = batch.fe
     knha = (test == "knha") & ~one
+    re = fe if method == "FE" else batch.scorer.sums(tau2, False, False, test == "knha", ypp=False)
+    estimate = re.mean
+    var = 1.0 / re.sw
     df = np.maximum(k - 1, 1)
     if test == "knha":
         s2w = np.where(re.rss <= np.finfo(float).eps, 0.0, re.rss / df)
@@ -160,7 +169,6 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
     if knha.any():
         pval = np.where(knha, dist.t_two_sided_p(zval, df), pval)
 
-    fe = batch.wls(0.0)
     Q = np.where(one, 0.0, np.maximum(fe.rss, 0.0))
     Q_df = k - 1
     I2, H2, Q_pval = from_q(Q, Q_df)
@@ -173,7 +181,10 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         pi_lb, pi_ub = estimate - half, estimate + half
     else:
         pi_lb = pi_ub = np.full(k.shape, np.nan)
-    w = re.w
+    weights = np.add(batch.v, tau2[:, None])  # percent weights 100·wᵢ/Σw
+    np.divide((100 / re.sw)[:, None], weights, out=weights)
+    if not batch.complete:
+        weights[~batch.mask] = np.nan
     return dict(
         estimate=estimate,
         se=se,
@@ -189,7 +200,7 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         Q_pval=Q_pval,
         pi_lb=pi_lb,
         pi_ub=pi_ub,
-        weights=np.where(batch.mask, 100 * w / w.sum(1, keepdims=True), np.nan),
+        weights=weights,
         k=k,
         algorithm=algorithm,
     )
@@ -227,8 +238,7 @@ def fit(
     method, test, level = check_settings(method, test, level)
     batch, single, _ = make_batch(yi, vi, studies)
     stats_ = pool(batch, method, test, level, tol)
-    yi2 = np.where(batch.mask, batch.y, np.nan)
-    vi2 = np.where(batch.mask, batch.v, np.nan)
+    yi2, vi2 = _present(batch, batch.y), _present(batch, batch.v)
     values = squeeze({**stats_, "yi": yi2, "vi": vi2}, single)
     algorithm = values.pop("algorithm")
     return FitResult(

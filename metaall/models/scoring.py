@@ -52,6 +52,7 @@ class Sums:
     tr_pp: np.ndarray | None = None
     log_det: np.ndarray | None = None  # log det(X'WX)
     log_v: np.ndarray | None = None  # Σ log(vᵢ + tau²)
+    mean: np.ndarray | None = None  # μ̂ (intercept-only designs)
 
 
 def _log_present(W: np.ndarray) -> np.ndarray:
@@ -119,8 +120,9 @@ class Scorer:
         intercept = X.shape[1] == 1 and bool(np.all(X == 1))
         if not intercept and batch.indicator:
             return WLSScorer(batch)
-        Y = np.where(batch.mask, batch.y, 0.0).T
-        V = np.where(batch.mask, batch.v, np.inf).T
+        Y, V = batch.y.T, batch.v.T
+        if not batch.complete:
+            Y, V = np.where(batch.mask, batch.y, 0.0).T, np.where(batch.mask, batch.v, np.inf).T
         Q = None if intercept else np.linalg.qr(X)[0]
         return cls(np.ascontiguousarray(Y), np.ascontiguousarray(V), Q, batch.k, batch.p)
 
@@ -139,16 +141,23 @@ class Scorer:
 
     # -- evaluation ---------------------------------------------------------------
     def sums(
-        self, tau2, reml: bool = True, info: bool = True, rss: bool = False, loglik: bool = False
+        self,
+        tau2,
+        reml: bool = True,
+        info: bool = True,
+        rss: bool = False,
+        loglik: bool = False,
+        ypp: bool = True,
     ) -> Sums:
-        """The sums at ``tau2`` (one value per data set, or a scalar): always Σw and
-        y'PPy; tr(P) (REML); with ``info`` Σw² and, for REML, tr(PP); y'Py with
-        ``rss``; and what :meth:`loglik` needs with ``loglik``."""
+        """The sums at ``tau2`` (one value per data set, or a scalar): always Σw (and
+        μ̂ for intercept-only designs); y'PPy with ``ypp``; tr(P) (REML); with
+        ``info`` Σw² and, for REML, tr(PP); y'Py with ``rss``; and what
+        :meth:`loglik` needs with ``loglik``."""
         t = np.broadcast_to(np.asarray(tau2, dtype=float), (self.m,))
         Y, V = self.Y, self.V
         if self._pad:
             Y, V, t = np.repeat(Y, 2, 1), np.repeat(V, 2, 1), np.repeat(t, 2)
-        flags = (reml, info, rss or loglik, loglik)
+        flags = (reml, info, rss or loglik, loglik, ypp)
         if self.Q is None and self._whole:
             parts = [self._fused(Y[r, c], V[r, c], t[c], *flags) for r, c in self._tiles]
             out = parts[0] if len(parts) == 1 else _concatenate(parts)
@@ -158,28 +167,31 @@ class Scorer:
             out = [None if x is None else x[:1] for x in out]
         return self._finish(out, reml)
 
-    def _fused(self, Y, V, t, reml, info, want_rss, loglik) -> list:
+    def _fused(self, Y, V, t, reml, info, want_rss, loglik, want_ypp) -> list:
         """Intercept-only sums over a tile of whole data sets in one pass:
-        [Σw, Σw², Σw³, y'PPy, y'Py, Σlog(v+τ²), log Σw] (None where not needed)."""
+        [Σw, Σw², Σw³, y'PPy, y'Py, Σlog(v+τ²), log Σw, μ̂] (None where not needed)."""
         add = np.add.reduce
         W = V + t
         log_v = add(_log_present(W), 0) if loglik else None
         np.divide(1.0, W, out=W)
         sw = add(W, 0)
         WY = W * Y
-        R = Y - add(WY, 0) / sw
-        np.multiply(W, R, out=WY)  # WY now holds wᵢrᵢ
-        rss = add(WY * R, 0) if want_rss else None
-        ypp = add(np.multiply(WY, WY, out=WY), 0)
+        mu = add(WY, 0) / sw
+        rss = ypp = None
+        if want_rss or want_ypp:
+            R = Y - mu
+            np.multiply(W, R, out=WY)  # WY now holds wᵢrᵢ
+            rss = add(WY * R, 0) if want_rss else None
+            ypp = add(np.multiply(WY, WY, out=WY), 0) if want_ypp else None
         sw2 = sw3 = None
         if reml or info:
-            W2 = np.multiply(W, W, out=R)
+            W2 = np.multiply(W, W, out=WY)
             sw2 = add(W2, 0)
             if reml and info:
                 sw3 = add(np.multiply(W2, W, out=W2), 0)
-        return [sw, sw2, sw3, ypp, rss, log_v, np.log(sw) if loglik else None]
+        return [sw, sw2, sw3, ypp, rss, log_v, np.log(sw) if loglik else None, mu]
 
-    def _two_pass(self, Y, V, t, reml, info, want_rss, loglik) -> list:
+    def _two_pass(self, Y, V, t, reml, info, want_rss, loglik, want_ypp) -> list:
         """The sums of any design over the tiles in two passes: the weighted sums,
         X'WX, X'Wy (and X'W²X, X'W³X for tr(P), tr(PP)) first, then, at β̂, the
         residual sums; the p×p algebra runs once, on all data sets together."""
@@ -224,30 +236,32 @@ class Scorer:
             beta = c / sw
             log_det = np.log(sw)
         ypp, rss = zero(n), zero(n)
-        for r, col in self._tiles:
+        for r, col in self._tiles if want_rss or want_ypp else ():
             W = V[r, col] + t[col]
             np.divide(1.0, W, out=W)
             R = Y[r, col] - (self.Q[r] @ beta[:, col] if dense else beta[0, col])
             WR = np.multiply(W, R, out=W)
             if want_rss:
                 rss[col] += add(WR * R, 0)
-            ypp[col] += add(np.multiply(WR, WR, out=WR), 0)
+            if want_ypp:
+                ypp[col] += add(np.multiply(WR, WR, out=WR), 0)
         return [
             sw,
             sw2 if w2 else None,
             sw3 if w3 else None,
-            ypp,
+            ypp if want_ypp else None,
             rss if want_rss else None,
             log_v if loglik else None,
             log_det,
+            None if dense else beta[0],
             a2,
             a3,
             aa,
         ]
 
     def _finish(self, out: list, reml: bool) -> Sums:
-        sw, sw2, sw3, ypp, rss, log_v, log_det, *traces = out
-        s = Sums(sw=sw, ypp=ypp, rss=rss, sw2=sw2, log_det=log_det, log_v=log_v)
+        sw, sw2, sw3, ypp, rss, log_v, log_det, mean, *traces = out
+        s = Sums(sw=sw, ypp=ypp, rss=rss, sw2=sw2, log_det=log_det, log_v=log_v, mean=mean)
         if not reml:
             return s
         if self.Q is None:
@@ -315,9 +329,7 @@ class WLSScorer:
         b = self.batch
         return np.where(b.mask, b.v, np.inf).min(1), np.where(b.mask, b.v, -np.inf).max(1)
 
-    def sums(
-        self, tau2, reml: bool = True, info: bool = True, rss: bool = False, loglik: bool = False
-    ) -> Sums:
+    def sums(self, tau2, reml: bool = True, info: bool = True, rss=False, loglik=False, ypp=True):
         fit = self.batch.wls(tau2)
         s = Sums(sw=fit.sum_w, ypp=fit.ypp_y, rss=fit.rss, sw2=fit.sum_w2)
         if reml:

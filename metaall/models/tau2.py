@@ -38,7 +38,6 @@ from metaall import methods
 from metaall.models import maxima
 from metaall.models.brent import R_UNIROOT_TOL, brent_root
 from metaall.models.design import Batch
-from metaall.models.scoring import Scorer
 
 FISHER_THRESHOLD = 1e-5  # metafor's control$threshold
 FISHER_MAXITER = 100  # metafor's control$maxiter
@@ -72,14 +71,14 @@ def _hedges(batch: Batch) -> np.ndarray:
 
 
 def _dl(batch: Batch) -> np.ndarray:
-    fe = batch.wls(0.0)
+    fe = batch.fe
     return (fe.rss - (batch.k - batch.p)) / fe.tr_p
 
 
 def _hs(batch: Batch, small_sample: bool) -> np.ndarray:
-    fe = batch.wls(0.0)
+    fe = batch.fe
     q = fe.rss * batch.k / _df(batch) if small_sample else fe.rss
-    return (q - batch.k) / fe.sum_w
+    return (q - batch.k) / fe.sw
 
 
 def _sj(batch: Batch) -> np.ndarray:
@@ -243,7 +242,7 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
     """ML, REML and EB: metafor's iterations, with the safeguards described above."""
     threshold = FISHER_THRESHOLD if tol is None else tol
     maxiter = FISHER_MAXITER if tol is None else TIGHT_MAXITER
-    scorer = Scorer.for_batch(batch)
+    scorer = batch.scorer
     fs = fisher_scoring(scorer, method, threshold, maxiter, np.maximum(_hedges(batch), 0.0))
     tau2, converged = fs.tau2, fs.converged
     name = "empirical-Bayes iteration" if method == "EB" else "Fisher scoring"
