@@ -70,6 +70,7 @@ def _logsumexp(terms: np.ndarray) -> np.ndarray:
 
 
 RECURRENCE_TERMS = 100  # the direct recurrence below serves df ≤ 201 with x/2 ≤ 700
+EXACT_DF = 2000  # beyond this df the sums (df/2 terms) give way to scipy's chdtrc
 
 
 def _chi2_sf_recurrence(h: np.ndarray, df: int) -> np.ndarray:
@@ -116,13 +117,18 @@ def _chi2_sf_integer(x: np.ndarray, df: int) -> np.ndarray:
 
 
 def chi2_sf(x, df):
-    """P(χ²_df > x) for integer df ≥ 1 (NaN for other df)."""
+    """P(χ²_df > x) for integer df ≥ 1 (NaN for other df); for df above
+    :data:`EXACT_DF` (a meta-analysis of thousands of studies) scipy's ``chdtrc``."""
     x, df = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(df, dtype=float))
     out = np.full(x.shape, np.nan)
     valid = ~np.isnan(x) & (df >= 1) & (df == np.round(df))
     out[valid & (x <= 0)] = 1.0
     out[valid & np.isposinf(x)] = 0.0
     work = valid & (x > 0) & np.isfinite(x)
+    large = work & (df > EXACT_DF)
+    if large.any():
+        out[large] = _special().chdtrc(df[large], x[large])
+        work &= ~large
     for d in np.unique(df[work]):
         sel = work & (df == d)
         out[sel] = np.clip(_chi2_sf_integer(x[sel], int(d)), 0.0, 1.0)

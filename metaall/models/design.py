@@ -49,6 +49,8 @@ class Batch:
     def indicator(self) -> bool:
         """True for an indicator design (each study in exactly one group)."""
         X = self.X
+        if X.shape[1] == 1:
+            return bool(np.all(X == 1))
         return bool(np.all((X == 0) | (X == 1)) and np.all(X.sum(axis=1) == 1))
 
     @cached_property
@@ -61,7 +63,7 @@ class Batch:
     @cached_property
     def p(self) -> np.ndarray:
         """Number of coefficients per data set (non-empty groups of an indicator design)."""
-        if self.indicator and not self.complete:
+        if not self.complete and self.indicator:
             return ((self.mask @ self.X) > 0).sum(axis=1)
         return np.full(self.k.shape, self.X.shape[1])
 

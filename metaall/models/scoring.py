@@ -55,6 +55,11 @@ class Sums:
     mean: np.ndarray | None = None  # μ̂ (intercept-only designs)
 
 
+def _finite(V: np.ndarray) -> np.ndarray:
+    """vᵢ for present studies, 0 for absent ones (vᵢ = ∞)."""
+    return np.where(np.isfinite(V), V, 0.0)
+
+
 def _log_present(W: np.ndarray) -> np.ndarray:
     """log(vᵢ + tau²) for present studies, 0 for absent ones (vᵢ = ∞)."""
     return np.log(W, out=np.zeros_like(W), where=np.isfinite(W))
@@ -89,8 +94,11 @@ class Scorer:
     (see module doc). ``Y``, ``V`` are (k, m); ``Q`` an orthonormal basis of the
     design's columns (None: intercept only)."""
 
-    def __init__(self, Y: np.ndarray, V: np.ndarray, Q: np.ndarray | None, k, p) -> None:
+    def __init__(
+        self, Y: np.ndarray, V: np.ndarray, Q: np.ndarray | None, k, p, complete=False
+    ) -> None:
         self.Y, self.V, self.Q = Y, V, Q
+        self.complete = complete  # no absent study (vᵢ = ∞) anywhere
         self.k, self.p = k, p  # (m,) studies and coefficients per data set
         self.m = Y.shape[1]
         if Q is not None:
@@ -124,11 +132,13 @@ class Scorer:
         if not batch.complete:
             Y, V = np.where(batch.mask, batch.y, 0.0).T, np.where(batch.mask, batch.v, np.inf).T
         Q = None if intercept else np.linalg.qr(X)[0]
-        return cls(np.ascontiguousarray(Y), np.ascontiguousarray(V), Q, batch.k, batch.p)
+        Y, V = np.ascontiguousarray(Y), np.ascontiguousarray(V)
+        return cls(Y, V, Q, batch.k, batch.p, batch.complete)
 
     def take(self, idx: np.ndarray) -> Scorer:
         """The scorer of data sets ``idx``."""
-        return Scorer(self.Y[:, idx], self.V[:, idx], self.Q, self.k[idx], self.p[idx])
+        Y, V = self.Y[:, idx], self.V[:, idx]
+        return Scorer(Y, V, self.Q, self.k[idx], self.p[idx], self.complete)
 
     @property
     def v_range(self) -> tuple[np.ndarray, np.ndarray]:
@@ -276,6 +286,30 @@ class Scorer:
                 s.tr_pp = sw2 - 2 * a3 + aa
         return s
 
+    def hedges(self) -> np.ndarray | None:
+        """Hedges' estimator (RSS - tr(P V))/(k - p) of unweighted least squares
+        (:func:`metaall.models.tau2._hedges`) for intercept-only designs: with ȳ the
+        plain mean, (Σ(yᵢ - ȳ)² - (1 - 1/k)Σvᵢ)/(k - 1); None for other designs."""
+        if self.Q is not None:
+            return None
+        add = np.add.reduce
+        Y, V, k = self.Y, self.V, self.k
+        if self._pad:
+            Y, V, k = np.repeat(Y, 2, 1), np.repeat(V, 2, 1), np.repeat(k, 2)
+        n = Y.shape[1]
+        sy, sv, rss = np.zeros(n), np.zeros(n), np.zeros(n)
+        for r, col in self._tiles:
+            sy[col] += add(Y[r, col], 0)
+            sv[col] += add(V[r, col] if self.complete else _finite(V[r, col]), 0)
+        mean = sy / k
+        for r, col in self._tiles:
+            R = Y[r, col] - mean[col]
+            if not self.complete:
+                R[~np.isfinite(V[r, col])] = 0.0
+            rss[col] += add(np.multiply(R, R, out=R), 0)
+        he = (rss - sv * (1 - 1 / k)) / np.maximum(k - 1, 1)
+        return he[:1] if self._pad else he
+
     # -- derived quantities ------------------------------------------------------------
     def loglik(self, tau2, reml: bool) -> np.ndarray:
         """(Restricted) log-likelihood at ``tau2`` up to a constant per data set (the
@@ -339,6 +373,9 @@ class WLSScorer:
     def loglik(self, tau2, reml: bool) -> np.ndarray:
         tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), (self.m,))
         return self.batch.wls(tau2).loglik(tau2, reml)
+
+    def hedges(self) -> None:
+        return None
 
     def at_zero(self, reml: bool) -> tuple[np.ndarray, np.ndarray]:
         fit = self.batch.wls(0.0)

@@ -243,7 +243,9 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
     threshold = FISHER_THRESHOLD if tol is None else tol
     maxiter = FISHER_MAXITER if tol is None else TIGHT_MAXITER
     scorer = batch.scorer
-    fs = fisher_scoring(scorer, method, threshold, maxiter, np.maximum(_hedges(batch), 0.0))
+    he = scorer.hedges()
+    start = np.maximum(_hedges(batch) if he is None else he, 0.0)
+    fs = fisher_scoring(scorer, method, threshold, maxiter, start)
     tau2, converged = fs.tau2, fs.converged
     name = "empirical-Bayes iteration" if method == "EB" else "Fisher scoring"
     algorithm = np.full(tau2.shape[0], name, dtype=object)
