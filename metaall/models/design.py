@@ -94,7 +94,32 @@ class Batch:
     @cached_property
     def fe(self):
         """The sums at tau² = 0 (common-effect weights): Σwᵢ, y'Py (Q), tr(P)."""
+        if self.X.shape[1] == 1 and self.indicator:
+            return self.pooled(0.0, rss=True, trace=True)
         return self.scorer.sums(0.0, reml=True, info=False, rss=True, ypp=False)
+
+    def pooled(self, tau2, rss: bool = False, trace: bool = False) -> Pooled:
+        """The intercept-only model at tau² (one value per data set, or a scalar):
+        weights, Σwᵢ and μ̂ = Σwᵢyᵢ/Σwᵢ, with ``rss`` y'Py = Σwᵢ(yᵢ - μ̂)², with
+        ``trace`` tr(P) = Σwᵢ - Σwᵢ²/Σwᵢ. Computed in the batch's own (m, k) layout,
+        row sums as products with a vector of ones (BLAS), for the closed-form
+        estimators and the final pooled values, where nothing iterates on the sums."""
+        tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), self.k.shape)
+        ones = np.ones(self.y.shape[1])
+        w = np.add(self.v, tau2[:, None])
+        np.divide(1.0, w, out=w)
+        if not self.complete:
+            w[~self.mask] = 0.0
+        sw = w @ ones
+        wy = w * self.y
+        out = Pooled(w, sw, (wy @ ones) / sw)
+        if rss:
+            r = self.y - out.mean[:, None]
+            np.multiply(w, r, out=wy)
+            out.rss = np.multiply(wy, r, out=wy) @ ones
+        if trace:
+            out.tr_p = sw - np.multiply(w, w, out=wy) @ ones / sw
+        return out
 
     def rows(self, idx: np.ndarray) -> Batch:
         """The sub-batch of data sets ``idx``."""
@@ -110,6 +135,17 @@ class Batch:
     def ols(self) -> WLS:
         """Unweighted least squares (all present studies weight one)."""
         return WLS(self, self.mask.astype(float))
+
+
+@dataclass
+class Pooled:
+    """Result of :meth:`Batch.pooled` (``rss``, ``tr_p``: None unless asked for)."""
+
+    w: np.ndarray  # (m, k) weights 1/(vᵢ + tau²), 0 for absent studies
+    sw: np.ndarray
+    mean: np.ndarray
+    rss: np.ndarray | None = None
+    tr_p: np.ndarray | None = None
 
 
 def _outer(X: np.ndarray) -> np.ndarray:

@@ -76,8 +76,9 @@ def make_batch(
     if studies is not None and len(studies) != k:
         raise ValueError(f"{len(studies)} study names given for {k} studies")
     X, names = indicator_design(groups, k)
-    if np.isfinite(y2).all() and np.isfinite(v2).all() and (v2 > 0).all():
-        # every study present and valid: no masking, no copies
+    if np.isfinite(np.add.reduce(y2, None) + np.add.reduce(v2, None)) and v2.min() > 0:
+        # every study present and valid (a NaN or ±inf would make a sum non-finite;
+        # an overflowing sum only sends valid data down the detailed checks below)
         return Batch(y2, v2, np.ones(y2.shape, dtype=bool), X), single, names
     ny, nv = np.isnan(y2), np.isnan(v2)
     for bad, why in (
@@ -151,7 +152,7 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
 
     fe = batch.fe
     knha = (test == "knha") & ~one
-    re = fe if method == "FE" else batch.scorer.sums(tau2, False, False, test == "knha", ypp=False)
+    re = fe if method == "FE" else batch.pooled(tau2, rss=test == "knha")
     estimate = re.mean
     var = 1.0 / re.sw
     df = np.maximum(k - 1, 1)
@@ -181,8 +182,7 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         pi_lb, pi_ub = estimate - half, estimate + half
     else:
         pi_lb = pi_ub = np.full(k.shape, np.nan)
-    weights = np.add(batch.v, tau2[:, None])  # percent weights 100·wᵢ/Σw
-    np.divide((100 / re.sw)[:, None], weights, out=weights)
+    weights = re.w * (100 / re.sw)[:, None]  # percent weights 100·wᵢ/Σw
     if not batch.complete:
         weights[~batch.mask] = np.nan
     return dict(
