@@ -125,6 +125,11 @@ def pymare():
     return VarianceBasedLikelihoodEstimator, DerSimonianLaird
 
 
+def _pymare_reml(peers, yi: np.ndarray, vi: np.ndarray, X: np.ndarray):
+    estimator = peers[0](method="REML", small_sample_correction="wald")
+    return estimator.fit(yi.T, vi.T, X)
+
+
 def row(what: str, ours: float, theirs: float | None, peer: str = "PyMARE") -> None:
     if theirs is None:
         print(f"  {what:44s} metaall {_t(ours):>9s}   {peer}: not installed")
@@ -149,12 +154,7 @@ def bench_batch(args, peers) -> dict:
         res = metaall.fit(yi, vi)  # warm-up (and the scipy import for large batches)
         fns = [lambda y=yi, v=vi: metaall.fit(y, v)]
         if peers:
-            reml = peers[0]
-            fns.append(
-                lambda y=yi, v=vi: reml(method="REML", small_sample_correction="wald").fit(
-                    y.T, v.T, X
-                )
-            )
+            fns.append(lambda y=yi, v=vi: _pymare_reml(peers, y, v, X))
         times = interleaved(fns, args.repeat)
         row(f"REML, {label}", times[0], times[1] if peers else None)
         fallback = int(np.sum(res.algorithm != "Fisher scoring"))
