@@ -38,6 +38,7 @@ import numpy as np
 from metaall.models.design import Batch
 
 BLOCK = 1 << 14  # numbers per block: the buffers of one evaluation stay in L2 cache
+LONG_BLOCK = 1 << 16  # studies per block of a single long data set (three buffers)
 
 
 @dataclass
@@ -53,6 +54,10 @@ class Sums:
     log_det: np.ndarray | None = None  # log det(X'WX)
     log_v: np.ndarray | None = None  # Σ log(vᵢ + tau²)
     mean: np.ndarray | None = None  # μ̂ (intercept-only designs)
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.einsum("i,i", a, b))
 
 
 def _finite(V: np.ndarray) -> np.ndarray:
@@ -171,6 +176,8 @@ class Scorer:
         if self.Q is None and self._whole:
             parts = [self._fused(Y[r, c], V[r, c], t[c], *flags) for r, c in self._tiles]
             out = parts[0] if len(parts) == 1 else _concatenate(parts)
+        elif self.Q is None and self.m == 1:
+            out = self._long(float(t[0]), *flags)
         else:
             out = self._two_pass(Y, V, t, *flags)
         if self._pad:
@@ -200,6 +207,49 @@ class Scorer:
             if reml and info:
                 sw3 = add(np.multiply(W2, W, out=W2), 0)
         return [sw, sw2, sw3, ypp, rss, log_v, np.log(sw) if loglik else None, mu]
+
+    def _long(self, t: float, reml, info, want_rss, loglik, want_ypp) -> list:
+        """Intercept-only sums for one data set with more studies than a block, in
+        blocks of studies: the weighted mean first, then the residuals; products are
+        summed by ``einsum`` without a temporary (single-threaded: a BLAS ``dot`` per
+        block stalls when the machine's cores are shared)."""
+        y, v = self.Y[:, 0], self.V[:, 0]
+        spans = [(a, a + LONG_BLOCK) for a in range(0, y.size, LONG_BLOCK)]
+        w2, w3 = reml or info, reml and info
+        sw = swy = sw2 = sw3 = log_v = ypp = rss = 0.0
+        for a, b in spans:
+            W = v[a:b] + t
+            if loglik:
+                log_v += _log_present(W).sum()
+            np.divide(1.0, W, out=W)
+            sw += W.sum()
+            swy += _dot(W, y[a:b])
+            if w2:
+                sw2 += _dot(W, W)
+            if w3:
+                sw3 += np.einsum("i,i,i", W, W, W)
+        mu = swy / sw
+        for a, b in spans if want_rss or want_ypp else ():
+            W = v[a:b] + t
+            np.divide(1.0, W, out=W)
+            R = y[a:b] - mu
+            WR = np.multiply(W, R, out=W)
+            rss += _dot(WR, R) if want_rss else 0.0
+            ypp += _dot(WR, WR)
+
+        def one(x, wanted=True):
+            return np.array([x]) if wanted else None
+
+        return [
+            one(sw),
+            one(sw2, w2),
+            one(sw3, w3),
+            one(ypp, want_ypp),
+            one(rss, want_rss),
+            one(log_v, loglik),
+            np.log(one(sw)),
+            one(mu),
+        ]
 
     def _two_pass(self, Y, V, t, reml, info, want_rss, loglik, want_ypp) -> list:
         """The sums of any design over the tiles in two passes: the weighted sums,
