@@ -142,7 +142,9 @@ class Scorer:
 
     def take(self, idx: np.ndarray) -> Scorer:
         """The scorer of data sets ``idx``."""
-        Y, V = self.Y[:, idx], self.V[:, idx]
+        # C order: a (k, m) array indexed on axis 1 comes out in Fortran order, and numpy
+        # sums along a contiguous axis pairwise, not in the studies' order
+        Y, V = np.ascontiguousarray(self.Y[:, idx]), np.ascontiguousarray(self.V[:, idx])
         return Scorer(Y, V, self.Q, self.k[idx], self.p[idx], self.complete)
 
     @property
