@@ -9,13 +9,13 @@ import json
 
 import numpy as np
 import pytest
+from reference import FIXTURES
 
 import metaall
 from metaall.models import maxima, scoring
 from metaall.models import tau2 as engine
 from metaall.models.design import Batch
 from metaall.models.fit import make_batch
-from tests.reference import FIXTURES
 
 SPEED = json.loads((FIXTURES / "r" / "engine_speed.json").read_text())["cases"]
 
