@@ -23,24 +23,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from metaall.models.fit import check_settings, fit
+from metaall.models.result import STAT_FIELDS
 
-FIELDS = (
-    "estimate",
-    "se",
-    "ci_lb",
-    "ci_ub",
-    "zval",
-    "pval",
-    "tau2",
-    "I2",
-    "H2",
-    "Q",
-    "Q_pval",
-    "pi_lb",
-    "pi_ub",
-    "k",
-    "failed",
-)
+FIELDS = (*STAT_FIELDS, "k", "failed")
 """The statistics :func:`fit_blocks` can return, one number per meta-analysis."""
 
 DEFAULT_FIELDS = ("estimate", "se", "ci_lb", "ci_ub", "tau2")

@@ -15,6 +15,11 @@ P = W - WX(X'WX)⁻¹X'W, A = (X'WX)⁻¹, Mⱼ = X'WʲX):
 * ``tr_pp`` = tr(PP) = Σwᵢ² - 2 tr(A M₃) + tr((A M₂)²).
 
 Absent studies (padding of ragged batches) carry weight zero.
+
+The iterative tau² estimators evaluate these quantities many times through the lean
+:mod:`metaall.models.scoring` (:attr:`Batch.scorer`); the closed-form estimators and
+the pooled values use :meth:`Batch.pooled`, the intercept-only model in the batch's own
+layout. :class:`WLS` remains the general definition (any design, every quantity).
 """
 
 from __future__ import annotations
