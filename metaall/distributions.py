@@ -57,9 +57,11 @@ def norm_quantile(p):
 def norm_two_sided_p(z):
     """2·(1 - Φ(|z|)) = erfc(|z|/√2)."""
     z = np.asarray(z, dtype=float)
-    ok = np.isfinite(z)
     erfc = _special().erfc if z.size >= SCIPY_FROM else _erfc
-    p = _floats(erfc(np.abs(np.where(ok, z, 0.0)) / math.sqrt(2)))
+    ok = np.isfinite(z)
+    if ok.all():
+        return _out(_floats(erfc(np.abs(z) * (1 / math.sqrt(2)))))
+    p = _floats(erfc(np.abs(np.where(ok, z, 0.0)) * (1 / math.sqrt(2))))
     return _out(np.where(ok, p, np.where(np.isnan(z), np.nan, 0.0)))
 
 
@@ -120,6 +122,10 @@ def chi2_sf(x, df):
     """P(χ²_df > x) for integer df ≥ 1 (NaN for other df); for df above
     :data:`EXACT_DF` (a meta-analysis of thousands of studies) scipy's ``chdtrc``."""
     x, df = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(df, dtype=float))
+    if x.size and df.min() == df.max() and 1 <= df.flat[0] <= EXACT_DF:
+        d = df.flat[0]  # one integer df and positive finite x: a batch's Q statistics
+        if d == round(d) and np.isfinite(x).all() and x.min() > 0:
+            return _out(np.clip(_chi2_sf_integer(x.ravel(), int(d)), 0.0, 1.0).reshape(x.shape))
     out = np.full(x.shape, np.nan)
     valid = ~np.isnan(x) & (df >= 1) & (df == np.round(df))
     out[valid & (x <= 0)] = 1.0

@@ -109,10 +109,13 @@ class Batch:
         ``trace`` tr(P) = Σwᵢ - Σwᵢ²/Σwᵢ. Computed in the batch's own (m, k) layout,
         row sums as products with a vector of ones (BLAS), for the closed-form
         estimators and the final pooled values, where nothing iterates on the sums."""
-        tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), self.k.shape)
         ones = np.ones(self.y.shape[1])
-        w = np.add(self.v, tau2[:, None])
-        np.divide(1.0, w, out=w)
+        if np.ndim(tau2) == 0 and tau2 == 0:
+            w = np.divide(1.0, self.v)
+        else:
+            tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), self.k.shape)
+            w = np.add(self.v, tau2[:, None])
+            np.divide(1.0, w, out=w)
         if not self.complete:
             w[~self.mask] = 0.0
         sw = w @ ones

@@ -32,9 +32,9 @@ import numpy as np
 from metaall import distributions as dist
 from metaall import methods
 from metaall.models.design import Batch, indicator_design
-from metaall.models.heterogeneity import from_q
+from metaall.models.heterogeneity import from_q, q_pval
 from metaall.models.result import PooledResult, squeeze
-from metaall.models.tau2 import estimate_tau2
+from metaall.models.tau2 import estimate_tau2, label_array
 
 if TYPE_CHECKING:
     from metaall.models.metareg import MetaRegressionResult
@@ -145,7 +145,7 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
     one = k == 1
     if method == "FE":
         tau2 = np.zeros(k.shape)
-        algorithm = np.full(k.shape, "closed form", dtype=object)
+        algorithm = label_array(k.size, "closed form")
     else:
         est = estimate_tau2(batch, method, tol)
         tau2, algorithm = est.tau2, est.algorithm
@@ -170,10 +170,11 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
     if knha.any():
         pval = np.where(knha, dist.t_two_sided_p(zval, df), pval)
 
-    Q = np.where(one, 0.0, np.maximum(fe.rss, 0.0))
+    Q = np.maximum(fe.rss, 0.0)
+    Q = np.where(one, 0.0, Q) if one.any() else Q
     Q_df = k - 1
-    I2, H2, Q_pval = from_q(Q, Q_df)
     if method != "FE":
+        Q_pval = q_pval(Q, Q_df)
         with np.errstate(divide="ignore", invalid="ignore"):
             vt = (k - 1) / fe.tr_p
             I2 = np.where(one, 0.0, np.nan_to_num(100 * tau2 / (vt + tau2), nan=0.0))
@@ -181,8 +182,10 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         half = crit * np.sqrt(var + tau2)
         pi_lb, pi_ub = estimate - half, estimate + half
     else:
+        I2, H2, Q_pval = from_q(Q, Q_df)
         pi_lb = pi_ub = np.full(k.shape, np.nan)
-    weights = re.w * (100 / re.sw)[:, None]  # percent weights 100·wᵢ/Σw
+    # percent weights 100·wᵢ/Σw (in place unless the weights are the cached common-effect ones)
+    weights = np.multiply(re.w, (100 / re.sw)[:, None], out=None if re is fe else re.w)
     if not batch.complete:
         weights[~batch.mask] = np.nan
     return dict(

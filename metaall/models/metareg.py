@@ -36,7 +36,7 @@ from metaall import distributions as dist
 from metaall.models.design import Batch
 from metaall.models.heterogeneity import from_q
 from metaall.models.result import squeeze
-from metaall.models.tau2 import estimate_tau2
+from metaall.models.tau2 import estimate_tau2, label_array
 
 INTERCEPT = "intrcpt"  # metafor's name for the intercept
 
@@ -142,7 +142,7 @@ def coefficient_tests(batch: Batch, method: str, test: str, level: float, tol) -
     data set of ``batch`` (the part of the fit a permutation test repeats)."""
     if method == "FE":
         tau2 = np.zeros(batch.k.shape)
-        algorithm = np.full(batch.k.shape, "closed form", dtype=object)
+        algorithm = label_array(batch.k.size, "closed form")
     else:
         est = estimate_tau2(batch, method, tol)
         tau2, algorithm = est.tau2, est.algorithm
