@@ -80,7 +80,7 @@ class Batch:
             with np.errstate(divide="ignore"):
                 lev = np.where(n_g > 0, 1.0 / n_g, 0.0) @ X.T
         else:  # x_k' A_i x_k for every data set i: one product with the outer products
-            inv = np.linalg.inv(_gram(self.mask.astype(float), X))
+            inv = _inverse(_gram(self.mask.astype(float), X))
             lev = inv.reshape(inv.shape[0], -1) @ _outer(X).T
         return np.where(self.mask, lev, 0.0)
 
@@ -156,6 +156,41 @@ class Pooled:
     tr_p: np.ndarray | None = None
 
 
+def spd_inverse(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse and log-determinant of symmetric positive definite matrices stacked on
+    the last axis, (p, p, n): Cholesky A = LL' (Golub & Van Loan 2013, Alg. 4.2.1),
+    L⁻¹ by forward substitution, A⁻¹ = L⁻ᵀL⁻¹, each step vectorised over n."""
+    p = A.shape[0]
+    L = np.zeros_like(A)
+    for j in range(p):
+        s = A[j, j] - sum(L[j, i] ** 2 for i in range(j))
+        L[j, j] = np.sqrt(s)
+        for r in range(j + 1, p):
+            L[r, j] = (A[r, j] - sum(L[r, i] * L[j, i] for i in range(j))) / L[j, j]
+    inv_l = np.zeros_like(A)
+    for j in range(p):
+        inv_l[j, j] = 1.0 / L[j, j]
+        for r in range(j + 1, p):
+            inv_l[r, j] = -sum(L[r, i] * inv_l[i, j] for i in range(j, r)) / L[r, r]
+    inv = np.empty_like(A)
+    for a in range(p):
+        for b in range(a, p):
+            inv[a, b] = inv[b, a] = sum(inv_l[i, a] * inv_l[i, b] for i in range(b, p))
+    log_det = 2 * sum(np.log(L[j, j]) for j in range(p))
+    return inv, log_det
+
+
+VECTORISED_FROM = 64  # data sets: numpy's linalg calls LAPACK once per small matrix
+
+
+def _inverse(G: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of Gram matrices (m, p, p): LAPACK for a few, the vectorised
+    Cholesky inverse for a batch (:func:`spd_inverse`)."""
+    if G.shape[0] < VECTORISED_FROM:
+        return np.linalg.inv(G)
+    return spd_inverse(G.transpose(1, 2, 0))[0].transpose(2, 0, 1)
+
+
 def _outer(X: np.ndarray) -> np.ndarray:
     """The outer products xₖxₖ' of the design's rows, flattened: (k, p²)."""
     return (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
@@ -182,7 +217,7 @@ class WLS:
             self._filled = filled
             fitted = np.where(filled, beta, 0.0) @ X.T
         else:
-            self._inverse = np.linalg.inv(_gram(w, X))
+            self._inverse = _inverse(_gram(w, X))
             beta = np.einsum("ipq,iq->ip", self._inverse, (w * batch.y) @ X)
             fitted = beta @ X.T
         self.beta = beta

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metaall.models.design import Batch
+from metaall.models.design import Batch, spd_inverse
 
 BLOCK = 1 << 14  # numbers per block: the buffers of one evaluation stay in L2 cache
 LONG_BLOCK = 1 << 16  # studies per block of a single long data set (three buffers)
@@ -68,30 +68,6 @@ def _finite(V: np.ndarray) -> np.ndarray:
 def _log_present(W: np.ndarray) -> np.ndarray:
     """log(vᵢ + tau²) for present studies, 0 for absent ones (vᵢ = ∞)."""
     return np.log(W, out=np.zeros_like(W), where=np.isfinite(W))
-
-
-def _spd_inverse(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse and log-determinant of symmetric positive definite matrices stacked on
-    the last axis, (p, p, n): Cholesky A = LL' (Golub & Van Loan 2013, Alg. 4.2.1),
-    L⁻¹ by forward substitution, A⁻¹ = L⁻ᵀL⁻¹, each step vectorised over n."""
-    p = A.shape[0]
-    L = np.zeros_like(A)
-    for j in range(p):
-        s = A[j, j] - sum(L[j, i] ** 2 for i in range(j))
-        L[j, j] = np.sqrt(s)
-        for r in range(j + 1, p):
-            L[r, j] = (A[r, j] - sum(L[r, i] * L[j, i] for i in range(j))) / L[j, j]
-    inv_l = np.zeros_like(A)
-    for j in range(p):
-        inv_l[j, j] = 1.0 / L[j, j]
-        for r in range(j + 1, p):
-            inv_l[r, j] = -sum(L[r, i] * inv_l[i, j] for i in range(j, r)) / L[r, r]
-    inv = np.empty_like(A)
-    for a in range(p):
-        for b in range(a, p):
-            inv[a, b] = inv[b, a] = sum(inv_l[i, a] * inv_l[i, b] for i in range(b, p))
-    log_det = 2 * sum(np.log(L[j, j]) for j in range(p))
-    return inv, log_det
 
 
 class Scorer:
@@ -264,11 +240,15 @@ class Scorer:
         zero = np.zeros
         sw, sw2, sw3, log_v = zero(n), zero(n), zero(n), zero(n)
         A, c, M2, M3 = zero((q * q, n)), zero((q, n)), zero((q * q, n)), zero((q * q, n))
+        second = want_rss or want_ypp
+        kept = []  # the weights, for the second pass (no second division)
         for r, col in self._tiles:
             W = V[r, col] + t[col]
             if loglik:
                 log_v[col] += add(_log_present(W), 0)
             np.divide(1.0, W, out=W)
+            if second:
+                kept.append(W.copy())
             sw[col] += add(W, 0)
             WY = W * Y[r, col]
             if dense:
@@ -288,7 +268,7 @@ class Scorer:
                         M3[:, col] += self._outer[:, r] @ W3
         a2 = a3 = aa = None
         if dense:
-            inv, log_det = _spd_inverse(A.reshape(q, q, n))
+            inv, log_det = spd_inverse(A.reshape(q, q, n))
             beta = sum(inv[:, j] * c[j] for j in range(q))
             if reml:
                 a2, aa = _traces(inv, M2.reshape(q, q, n), w3)
@@ -298,9 +278,7 @@ class Scorer:
             beta = c / sw
             log_det = np.log(sw)
         ypp, rss = zero(n), zero(n)
-        for r, col in self._tiles if want_rss or want_ypp else ():
-            W = V[r, col] + t[col]
-            np.divide(1.0, W, out=W)
+        for (r, col), W in zip(self._tiles, kept, strict=True) if second else ():
             R = Y[r, col] - (self.Q[r] @ beta[:, col] if dense else beta[0, col])
             WR = np.multiply(W, R, out=W)
             if want_rss:
@@ -340,10 +318,18 @@ class Scorer:
 
     def hedges(self) -> np.ndarray | None:
         """Hedges' estimator (RSS - tr(P V))/(k - p) of unweighted least squares
-        (:func:`metaall.models.tau2._hedges`) for intercept-only designs: with ȳ the
-        plain mean, (Σ(yᵢ - ȳ)² - (1 - 1/k)Σvᵢ)/(k - 1); None for other designs."""
+        (:func:`metaall.models.tau2._hedges`): for intercept-only designs, with ȳ the
+        plain mean, (Σ(yᵢ - ȳ)² - (1 - 1/k)Σvᵢ)/(k - 1); for a design with moderators
+        and every study present, residuals (I - H)y and leverages hᵢ of the one hat
+        matrix H = QQ' shared by all data sets. None otherwise (absent studies with
+        moderators: the general algebra)."""
         if self.Q is not None:
-            return None
+            if not self.complete:
+                return None
+            R = self.Y - self.Q @ (self.Q.T @ self.Y)
+            leverage = np.einsum("kp,kp->k", self.Q, self.Q)
+            rss = np.add.reduce(R * R, 0)
+            return (rss - (1 - leverage) @ self.V) / np.maximum(self.k - self.p, 1)
         add = np.add.reduce
         Y, V, k = self.Y, self.V, self.k
         if self._pad:
