@@ -1,7 +1,8 @@
 """Benchmark of the numerical engine against PyMARE and metafor; prints, asserts nothing.
 
     python benchmarks/bench_engine.py [--m 10000] [--k 10] [--repeat 7]
-                                      [--big 1e6 1e7] [--r-fits 2000] [--skip-r]
+                                      [--big 1e6 1e7] [--big-hom 1e6] [--r-fits 2000]
+                                      [--skip-r]
 
 Each line prints metaall's time, the peer's and their ratio, measured in the same run
 (interleaved, best of ``repeat``; wall clock):
@@ -11,10 +12,12 @@ Each line prints metaall's time, the peer's and their ratio, measured in the sam
    (yᵢ ~ N(0, vᵢ + 0.5), where it converges); PyMARE's vectorised REML
    (``VarianceBasedLikelihoodEstimator``, Wald SEs) on the same arrays;
 2. batch DL, same homogeneous arrays; PyMARE's ``DerSimonianLaird``;
-3. one REML fit over each ``big`` number of studies, each side in a fresh process:
-   first call (imports included), best of two more calls, and the process's peak
-   resident memory; the Fisher phase is compared with the memory-bandwidth floor (one
-   pass over yᵢ and vᵢ per iteration);
+3. one REML fit over each ``big`` number of studies (heterogeneous data), and over
+   each ``big-hom`` (homogeneous data: Fisher scoring oscillates for metafor's 101
+   steps, then the global search), each side in a fresh process: first call (imports
+   included), best of two more calls, and the process's peak resident memory; the
+   Fisher phase is compared with the memory-bandwidth floor (one pass over yᵢ and vᵢ
+   per iteration);
 4. with ``Rscript`` and metafor: ``rma(method = "REML")`` in a loop over the first
    ``r-fits`` data sets of each shape; where metafor's Fisher scoring converged, the
    largest relative difference in estimate and tau²; whether metafor failed exactly
@@ -59,10 +62,10 @@ write.table(out, "{dir}/out.csv", sep = ",", row.names = FALSE, col.names = FALS
 BIG = """
 import json, resource, sys, time
 import numpy as np
-k, side = int(float(sys.argv[1])), sys.argv[2]
+k, side, shape = int(float(sys.argv[1])), sys.argv[2], sys.argv[3]
 rng = np.random.default_rng(2)
 vi = rng.uniform(0.01, 1.0, k)
-yi = rng.normal(0.0, np.sqrt(vi + 0.5))
+yi = rng.normal(0.0, np.sqrt(vi + 0.5)) if shape == "heterogeneous" else rng.normal(0.0, 0.3, k)
 if side == "metaall":
     import metaall
     from metaall.models import tau2 as engine
@@ -168,9 +171,9 @@ def bench_batch(args, peers) -> dict:
     return shapes
 
 
-def big_fit(k: float, side: str) -> dict | None:
+def big_fit(k: float, side: str, shape: str) -> dict | None:
     done = subprocess.run(
-        [sys.executable, "-c", BIG, str(k), side], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-c", BIG, str(k), side, shape], capture_output=True, text=True, cwd=ROOT
     )
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["failed"]
@@ -181,13 +184,15 @@ def big_fit(k: float, side: str) -> dict | None:
 
 def bench_big(args, peers) -> None:
     print("one REML fit over many studies (fresh process each; warm = best of 2 more calls):")
-    for k in args.big:
-        ours = big_fit(k, "metaall")
-        theirs = big_fit(k, "pymare") if peers else None
+    runs = [(k, "heterogeneous") for k in args.big] + [(k, "homogeneous") for k in args.big_hom]
+    for k, shape in runs:
+        ours = big_fit(k, "metaall", shape)
+        theirs = big_fit(k, "pymare", shape) if peers else None
         if ours is None:
             continue
         line = (
-            f"  k = {k:>10,.0f}: metaall first {_t(ours['first'])}, warm {_t(ours['warm'])}, "
+            f"  k = {k:>10,.0f}, {shape}: metaall first {_t(ours['first'])}, "
+            f"warm {_t(ours['warm'])}, "
             f"peak {ours['peak_gb']:.2f} GB"
         )
         if theirs is not None:
@@ -275,6 +280,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--big", type=float, nargs="*", default=[1e6, 1e7])
+    parser.add_argument("--big-hom", type=float, nargs="*", default=[1e6])
     parser.add_argument("--r-fits", type=int, default=2000)
     parser.add_argument("--skip-r", action="store_true", help="do not run R metafor")
     args = parser.parse_args()
