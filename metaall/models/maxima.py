@@ -17,14 +17,18 @@ Q₀ = y'P(0)y (the residual Q statistic), v₋ and v₊ the smallest and larges
    ψ' ∝ -2u'Pu·tr(P) + u'u·tr(PP) ≤ u'u·tr(P)·(w₊ - 2w₋) < 0, so S = tr(P)(ψ - 1)
    crosses zero at most once (the same with tr(W), Σwᵢ² for ML).
 
-So a second maximum needs a rise of S (a local minimum of the likelihood) in
-[max(0, T₋), min(T⁺, t_c)]: where that interval is empty the maximum is unique (a
-proof, no evaluation); elsewhere :func:`screen` looks for a rise on a geometric grid
-over it (a rise between two grid points can be missed: the screen is a heuristic
-there, as any finite grid is). :func:`global_search` evaluates S on the same grid
-plus T⁺ and any points the caller knows (Fisher scoring's iterates), refines every
-fall with Brent's method (:mod:`metaall.models.brent`) and returns the candidate of
-highest likelihood, zero included.
+(w₋, w₊ are the smallest and largest weight 1/(vᵢ + τ²) at τ².) So a second maximum
+needs a rise of S (a local minimum of the likelihood) in [max(0, T₋), min(T⁺, t_c)]:
+where that interval is empty the maximum is unique (a proof, no evaluation);
+elsewhere :func:`screen` looks for a rise on a geometric grid over it, from
+max(T₋, v₋/10), neighbouring points at most :data:`SCREEN_STEP` apart (a rise between
+two grid points can be missed: the screen is a heuristic there, as any finite grid
+is; on data built to have several maxima it misses fewer than the earlier 16 points
+over [v₋/10, max(100, 10·mad²)], with fewer evaluations). :func:`global_search`
+evaluates S on :data:`SEARCH_POINTS` such points, 2T⁺ and any points the caller knows
+(Fisher scoring's iterates), refines every fall with Brent's method
+(:mod:`metaall.models.brent`) and returns the candidate of highest likelihood, zero
+included.
 """
 
 from __future__ import annotations

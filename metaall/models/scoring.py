@@ -8,16 +8,19 @@ log-likelihood. ``WLS`` computes them with general array algebra for any use;
 :class:`Scorer` computes the same numbers with as few passes over memory as it can,
 because these estimators evaluate them many times:
 
-* the data are stored study-major, (k, m), absent studies with vᵢ = ∞ (weight
-  exactly 0, so no mask is applied); a per-data-set sum is ``np.add.reduce`` over
-  axis 0: k vectorised additions in the studies' order, so a data set's sums are
-  bitwise the same alone or in any batch (single data sets are padded to two
-  columns, since numpy sums a lone column pairwise);
+* the data are stored study-major, (k, m), in C order, absent studies with vᵢ = ∞
+  (weight exactly 0, so no mask is applied); a per-data-set sum is
+  ``np.add.reduce`` over axis 0: k vectorised additions in the studies' order, so a
+  data set's sums are bitwise the same alone or in any batch (a single data set is
+  padded to two columns and subsets are copied in C order, since numpy sums a lone
+  column, or an axis contiguous in memory, pairwise);
 * data sets are processed in blocks of about :data:`BLOCK` numbers, so that the
-  temporaries of one evaluation stay in cache; a data set with more studies than a
-  block (one meta-analysis of 10⁶ studies) is processed in blocks of studies, in two
-  passes (the weighted mean, then the residuals);
-* w², w³ are products, row sums are reductions of the buffers already in cache;
+  temporaries of one evaluation stay in cache; intercept-only blocks take one fused
+  pass (weights, weighted mean, residual sums); a data set with more studies than a
+  block (one meta-analysis of 10⁶ studies) is processed in blocks of studies, the
+  weighted mean first, then the residuals, products summed by ``einsum`` without
+  temporaries;
+* w², w³ are products, never the general power;
 * designs with moderators: X'WX = Σ wᵢ xᵢxᵢ' is one matrix product with the shared
   outer products xᵢxᵢ', on an orthonormal basis of the design's columns (the same
   projection P, better conditioned), inverted by a Cholesky factorisation
