@@ -5,11 +5,17 @@
 
 Times:
 1. ``permutation_test`` with ``perms`` random permutations at k studies, for an
-   intercept-only REML model (sign flips) and a REML meta-regression on one moderator;
+   intercept-only REML model (sign flips) and a REML meta-regression on one moderator
+   (wall and CPU time of this process);
 2. R metafor's ``permutest(iter = r-perms)`` on the same data (when ``Rscript`` with
-   metafor is on the PATH), with its time scaled to ``perms`` permutations;
-3. one batch call fitting m REML meta-regressions of mk studies on two moderators;
-4. metafor's ``rma(mods = ...)`` in a loop over the first ``r-fits`` of those data
+   metafor is on the PATH), with its time scaled to ``perms`` permutations; its
+   p-values differ from metaall's by Monte Carlo error only (the draws differ);
+3. exact permutation tests, where both sides enumerate the same permutations and the
+   p-values must agree: all 2¹² sign flips of 12 studies and all 7! = 5,040
+   orderings of 7 studies with one moderator, metaall against ``permutest(exact =
+   TRUE)``, with both times and their ratio;
+4. one batch call fitting m REML meta-regressions of mk studies on two moderators;
+5. metafor's ``rma(mods = ...)`` in a loop over the first ``r-fits`` of those data
    sets, its time scaled to m fits, and the largest relative difference in the
    coefficients and tau² between metafor and metaall.
 """
@@ -38,6 +44,20 @@ t1 <- proc.time()[["elapsed"]]
 p1 <- permutest(rma(yi, vi, mods = ~ x, data = d), iter = {iters}, progbar = FALSE)
 t2 <- proc.time()[["elapsed"]]
 cat(t1 - t0, t2 - t1, p0$pval, p1$pval[2], "\\n", file = "{dir}/out.txt")
+"""
+
+R_EXACT = """
+suppressMessages(library(metafor))
+d0 <- read.csv("{dir}/null.csv")
+d1 <- read.csv("{dir}/mods.csv")
+t0 <- proc.time()[["elapsed"]]
+p0 <- permutest(rma(yi, vi, data = d0), exact = TRUE, progbar = FALSE)
+t1 <- proc.time()[["elapsed"]]
+p1 <- suppressWarnings(permutest(rma(yi, vi, mods = ~ x, data = d1), exact = TRUE,
+                                 progbar = FALSE))
+t2 <- proc.time()[["elapsed"]]
+cat(t1 - t0, t2 - t1, sprintf("%.17g", c(p0$pval, p1$pval[2], p1$QMp)), "\n",
+    file = "{dir}/out.txt")
 """
 
 R_LOOP = """
@@ -113,6 +133,41 @@ def bench_permutations(args, use_r: bool) -> None:
     )
 
 
+def bench_exact(use_r: bool) -> None:
+    rng = np.random.default_rng(3)
+    v0, v1 = rng.uniform(0.01, 0.3, 12), rng.uniform(0.01, 0.3, 7)
+    y0 = 0.1 + rng.normal(0, np.sqrt(v0 + 0.05))
+    x = rng.normal(size=7)
+    y1 = 0.1 + 0.2 * x + rng.normal(0, np.sqrt(v1 + 0.05))
+    null, reg = metaall.fit(y0, v0), metaall.fit(y1, v1, mods=x)
+    t0, _, e0 = timed(lambda: permutation_test(null, exact=True))
+    t1, _, e1 = timed(lambda: permutation_test(reg, exact=True))
+    print("exact permutation tests (every permutation on both sides), REML:")
+    print(
+        f"  metaall 2^12 sign flips {t0:6.3f} s (p = {e0.pval:.6f}); "
+        f"7! orderings {t1:6.3f} s (p = {e1.pval[1]:.6f}, QM p = {e1.QM_pval:.6f}, "
+        f"{e1.failed} refit(s) left out where metafor's Fisher scoring fails)"
+    )
+    if not use_r:
+        return
+    files = {
+        "null.csv": np.column_stack([y0, v0]),
+        "mods.csv": np.column_stack([y1, v1, x]),
+    }
+    tmp = rscript(R_EXACT, files, {"null.csv": "yi,vi", "mods.csv": "yi,vi,x"})
+    if tmp is None:
+        return
+    r0, r1, rp0, rp1, rqm = (float(v) for v in (tmp / "out.txt").read_text().split())
+    print(
+        f"  metafor permutest(exact = TRUE): {r0:.1f} s and {r1:.1f} s "
+        f"(metaall {r0 / t0:,.0f}x and {r1 / t1:,.0f}x faster)"
+    )
+    print(
+        f"  p-values metaall - metafor: {e0.pval - rp0:.1e}, {e1.pval[1] - rp1:.1e}, "
+        f"QM {e1.QM_pval - rqm:.1e}"
+    )
+
+
 def bench_batch(args, use_r: bool) -> None:
     rng = np.random.default_rng(2)
     m, k = args.m, args.mk
@@ -166,6 +221,7 @@ def main() -> None:
     args = parser.parse_args()
     use_r = not args.skip_r and shutil.which("Rscript") is not None
     bench_permutations(args, use_r)
+    bench_exact(use_r)
     bench_batch(args, use_r)
 
 

@@ -11,6 +11,10 @@ Cochran's Q) therefore uses only the standard library and numpy:
   finite sums of Abramowitz & Stegun (1964) 26.4.4-26.4.5 (Poisson sums for even df,
   ``erfc`` plus a sum for odd df), evaluated in log space.
 
+For arrays of more than :data:`SCIPY_FROM` values (batches of meta-analyses), erfc
+comes from ``scipy.special`` instead (cephes, vectorised): there its one-time import
+is cheaper than calling :func:`math.erfc` once per value.
+
 Chi-square quantiles for integer df (the Q-profile intervals every report shows)
 invert that exact survival function by bisection. The t and F distributions (Hartung-
 Knapp, subgroup F tests) come from ``scipy.special``'s cephes routines, imported on
@@ -25,6 +29,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+SCIPY_FROM = 1024  # values: from this many on, scipy.special's vectorised routines
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 _inv_cdf = np.frompyfunc(NormalDist().inv_cdf, 1, 1)
 _lgamma = np.frompyfunc(math.lgamma, 1, 1)
@@ -52,8 +57,11 @@ def norm_quantile(p):
 def norm_two_sided_p(z):
     """2·(1 - Φ(|z|)) = erfc(|z|/√2)."""
     z = np.asarray(z, dtype=float)
+    erfc = _special().erfc if z.size >= SCIPY_FROM else _erfc
     ok = np.isfinite(z)
-    p = _floats(_erfc(np.abs(np.where(ok, z, 0.0)) / math.sqrt(2)))
+    if ok.all():
+        return _out(_floats(erfc(np.abs(z) * (1 / math.sqrt(2)))))
+    p = _floats(erfc(np.abs(np.where(ok, z, 0.0)) * (1 / math.sqrt(2))))
     return _out(np.where(ok, p, np.where(np.isnan(z), np.nan, 0.0)))
 
 
@@ -63,9 +71,36 @@ def _logsumexp(terms: np.ndarray) -> np.ndarray:
     return (top + np.log(np.sum(np.exp(terms - top), axis=-1, keepdims=True)))[..., 0]
 
 
+RECURRENCE_TERMS = 100  # the direct recurrence below serves df ≤ 201 with x/2 ≤ 700
+EXACT_DF = 2000  # beyond this df the sums (df/2 terms) give way to scipy's chdtrc
+
+
+def _chi2_sf_recurrence(h: np.ndarray, df: int) -> np.ndarray:
+    """Q(df/2, h) by the same sums with each term from the previous one: e⁻ʰhʲ/j! =
+    previous·h/j (even df), e⁻ʰh^(j+½)/Γ(j+3/2) = previous·h/(j+½) (odd df); positive
+    terms in increasing j, so the relative error stays below about df·ε. Needs
+    e⁻ʰ to be normal (h ≤ 700)."""
+    n, odd = df // 2, df % 2  # n terms, j = 0 … n-1
+    if not odd:
+        term = np.exp(-h)
+        total = term.copy()
+    else:
+        erfc = _special().erfc if h.size >= SCIPY_FROM else _erfc
+        total = _floats(erfc(np.sqrt(h)))
+        term = np.exp(-h) * np.sqrt(h) * (2 / math.sqrt(math.pi))  # Γ(3/2) = √π/2
+        if n:
+            total += term
+    for j in range(1, n):
+        term = term * (h / (j + 0.5 * odd))
+        total += term
+    return total
+
+
 def _chi2_sf_integer(x: np.ndarray, df: int) -> np.ndarray:
     """Q(df/2, x/2) for one integer df (A&S 26.4.4 for odd, 26.4.5 for even df)."""
     h = x / 2
+    if df // 2 <= RECURRENCE_TERMS and h.size and h.max() <= 700:
+        return _chi2_sf_recurrence(h, df)
     with np.errstate(divide="ignore"):
         log_h = np.log(h)[:, None]
     if df % 2 == 0:
@@ -84,13 +119,22 @@ def _chi2_sf_integer(x: np.ndarray, df: int) -> np.ndarray:
 
 
 def chi2_sf(x, df):
-    """P(χ²_df > x) for integer df ≥ 1 (NaN for other df)."""
+    """P(χ²_df > x) for integer df ≥ 1 (NaN for other df); for df above
+    :data:`EXACT_DF` (a meta-analysis of thousands of studies) scipy's ``chdtrc``."""
     x, df = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(df, dtype=float))
+    if x.size and df.min() == df.max() and 1 <= df.flat[0] <= EXACT_DF:
+        d = df.flat[0]  # one integer df and positive finite x: a batch's Q statistics
+        if d == round(d) and np.isfinite(x).all() and x.min() > 0:
+            return _out(np.clip(_chi2_sf_integer(x.ravel(), int(d)), 0.0, 1.0).reshape(x.shape))
     out = np.full(x.shape, np.nan)
     valid = ~np.isnan(x) & (df >= 1) & (df == np.round(df))
     out[valid & (x <= 0)] = 1.0
     out[valid & np.isposinf(x)] = 0.0
     work = valid & (x > 0) & np.isfinite(x)
+    large = work & (df > EXACT_DF)
+    if large.any():
+        out[large] = _special().chdtrc(df[large], x[large])
+        work &= ~large
     for d in np.unique(df[work]):
         sel = work & (df == d)
         out[sel] = np.clip(_chi2_sf_integer(x[sel], int(d)), 0.0, 1.0)

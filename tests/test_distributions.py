@@ -52,3 +52,18 @@ def test_chi2_quantile_matches_scipy_without_importing_it(df):
 def test_chi2_quantile_vectorised_over_df():
     df = np.array([1, 4, 40])
     np.testing.assert_allclose(dist.chi2_quantile(0.975, df), special.chdtri(df, 0.025), rtol=1e-12)
+
+
+def test_large_arrays_take_scipy_and_agree_with_the_exact_sums():
+    """Beyond SCIPY_FROM values the tail probabilities come from scipy.special; they
+    agree with the standard-library path used for smaller arrays."""
+    rng = np.random.default_rng(4)
+    n = dist.SCIPY_FROM + 10
+    z = rng.normal(0, 4, n)
+    x, df = rng.gamma(2.0, 5.0, n), rng.integers(1, 60, n)
+    big_p, big_q = dist.norm_two_sided_p(z), dist.chi2_sf(x, df)
+    small_p = np.concatenate([dist.norm_two_sided_p(part) for part in np.array_split(z, 4)])
+    parts = zip(np.array_split(x, 4), np.array_split(df, 4), strict=True)
+    small_q = np.concatenate([dist.chi2_sf(a, b) for a, b in parts])
+    np.testing.assert_allclose(big_p, small_p, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(big_q, small_q, rtol=1e-12, atol=1e-300)

@@ -2,9 +2,9 @@
 
 Layers, lowest first: the vocabulary and number formatting; the evidence base
 (``data``); effect sizes; models; diagnostics and sequential analysis; running
-analyses; reports; figures; the command line. A module imports (at module level)
-only from its own layer or lower ones; imports inside functions (heavy or optional
-modules, views of a result) are not part of the layering.
+analyses; reports; figures; the command line. A module imports (at module level) only
+from its own layer or lower ones; imports inside functions (heavy or optional modules,
+views of a result) are not part of the layering.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ P = W - WX(X'WX)⁻¹X'W, A = (X'WX)⁻¹, Mⱼ = X'WʲX):
 * ``tr_pp`` = tr(PP) = Σwᵢ² - 2 tr(A M₃) + tr((A M₂)²).
 
 Absent studies (padding of ragged batches) carry weight zero.
+
+The iterative tau² estimators evaluate these quantities many times through the lean
+:mod:`metaall.models.scoring` (:attr:`Batch.scorer`); the closed-form estimators and
+the pooled values use :meth:`Batch.pooled`, the intercept-only model in the batch's own
+layout. :class:`WLS` remains the general definition (any design, every quantity).
 """
 
 from __future__ import annotations
@@ -49,17 +54,21 @@ class Batch:
     def indicator(self) -> bool:
         """True for an indicator design (each study in exactly one group)."""
         X = self.X
+        if X.shape[1] == 1:
+            return bool(np.all(X == 1))
         return bool(np.all((X == 0) | (X == 1)) and np.all(X.sum(axis=1) == 1))
 
     @cached_property
     def k(self) -> np.ndarray:
         """Number of studies per data set."""
+        if self.complete:
+            return np.full(self.mask.shape[0], self.mask.shape[1])
         return self.mask.sum(axis=1)
 
     @cached_property
     def p(self) -> np.ndarray:
         """Number of coefficients per data set (non-empty groups of an indicator design)."""
-        if self.indicator:
+        if not self.complete and self.indicator:
             return ((self.mask @ self.X) > 0).sum(axis=1)
         return np.full(self.k.shape, self.X.shape[1])
 
@@ -70,10 +79,55 @@ class Batch:
             n_g = self.mask @ X
             with np.errstate(divide="ignore"):
                 lev = np.where(n_g > 0, 1.0 / n_g, 0.0) @ X.T
-        else:
-            inv = np.linalg.inv(_gram(self.mask.astype(float), X))
-            lev = np.einsum("kp,ipq,kq->ik", X, inv, X)
+        else:  # x_k' A_i x_k for every data set i: one product with the outer products
+            inv = _inverse(_gram(self.mask.astype(float), X))
+            lev = inv.reshape(inv.shape[0], -1) @ _outer(X).T
         return np.where(self.mask, lev, 0.0)
+
+    @cached_property
+    def complete(self) -> bool:
+        """True when every data set has every study (no padding)."""
+        return bool(self.mask.all())
+
+    @cached_property
+    def scorer(self):
+        """The lean evaluator of :mod:`metaall.models.scoring` for this batch."""
+        from metaall.models.scoring import Scorer  # scoring builds on this module
+
+        return Scorer.for_batch(self)
+
+    @cached_property
+    def fe(self):
+        """The sums at tau² = 0 (common-effect weights): Σwᵢ, y'Py (Q), tr(P)."""
+        if self.X.shape[1] == 1 and self.indicator:
+            return self.pooled(0.0, rss=True, trace=True)
+        return self.scorer.sums(0.0, reml=True, info=False, rss=True, ypp=False)
+
+    def pooled(self, tau2, rss: bool = False, trace: bool = False) -> Pooled:
+        """The intercept-only model at tau² (one value per data set, or a scalar):
+        weights, Σwᵢ and μ̂ = Σwᵢyᵢ/Σwᵢ, with ``rss`` y'Py = Σwᵢ(yᵢ - μ̂)², with
+        ``trace`` tr(P) = Σwᵢ - Σwᵢ²/Σwᵢ. Computed in the batch's own (m, k) layout,
+        row sums as products with a vector of ones (BLAS), for the closed-form
+        estimators and the final pooled values, where nothing iterates on the sums."""
+        ones = np.ones(self.y.shape[1])
+        if np.ndim(tau2) == 0 and tau2 == 0:
+            w = np.divide(1.0, self.v)
+        else:
+            tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), self.k.shape)
+            w = np.add(self.v, tau2[:, None])
+            np.divide(1.0, w, out=w)
+        if not self.complete:
+            w[~self.mask] = 0.0
+        sw = w @ ones
+        wy = w * self.y
+        out = Pooled(w, sw, (wy @ ones) / sw)
+        if rss:
+            r = self.y - out.mean[:, None]
+            np.multiply(w, r, out=wy)
+            out.rss = np.multiply(wy, r, out=wy) @ ones
+        if trace:
+            out.tr_p = sw - np.multiply(w, w, out=wy) @ ones / sw
+        return out
 
     def rows(self, idx: np.ndarray) -> Batch:
         """The sub-batch of data sets ``idx``."""
@@ -91,9 +145,61 @@ class Batch:
         return WLS(self, self.mask.astype(float))
 
 
+@dataclass
+class Pooled:
+    """Result of :meth:`Batch.pooled` (``rss``, ``tr_p``: None unless asked for)."""
+
+    w: np.ndarray  # (m, k) weights 1/(vᵢ + tau²), 0 for absent studies
+    sw: np.ndarray
+    mean: np.ndarray
+    rss: np.ndarray | None = None
+    tr_p: np.ndarray | None = None
+
+
+def spd_inverse(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse and log-determinant of symmetric positive definite matrices stacked on
+    the last axis, (p, p, n): Cholesky A = LL' (Golub & Van Loan 2013, Alg. 4.2.1),
+    L⁻¹ by forward substitution, A⁻¹ = L⁻ᵀL⁻¹, each step vectorised over n."""
+    p = A.shape[0]
+    L = np.zeros_like(A)
+    for j in range(p):
+        s = A[j, j] - sum(L[j, i] ** 2 for i in range(j))
+        L[j, j] = np.sqrt(s)
+        for r in range(j + 1, p):
+            L[r, j] = (A[r, j] - sum(L[r, i] * L[j, i] for i in range(j))) / L[j, j]
+    inv_l = np.zeros_like(A)
+    for j in range(p):
+        inv_l[j, j] = 1.0 / L[j, j]
+        for r in range(j + 1, p):
+            inv_l[r, j] = -sum(L[r, i] * inv_l[i, j] for i in range(j, r)) / L[r, r]
+    inv = np.empty_like(A)
+    for a in range(p):
+        for b in range(a, p):
+            inv[a, b] = inv[b, a] = sum(inv_l[i, a] * inv_l[i, b] for i in range(b, p))
+    log_det = 2 * sum(np.log(L[j, j]) for j in range(p))
+    return inv, log_det
+
+
+VECTORISED_FROM = 64  # data sets: numpy's linalg calls LAPACK once per small matrix
+
+
+def _inverse(G: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of Gram matrices (m, p, p): LAPACK for a few, the vectorised
+    Cholesky inverse for a batch (:func:`spd_inverse`)."""
+    if G.shape[0] < VECTORISED_FROM:
+        return np.linalg.inv(G)
+    return spd_inverse(G.transpose(1, 2, 0))[0].transpose(2, 0, 1)
+
+
+def _outer(X: np.ndarray) -> np.ndarray:
+    """The outer products xₖxₖ' of the design's rows, flattened: (k, p²)."""
+    return (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
+
+
 def _gram(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """X'diag(w)X for every data set: (m, p, p)."""
-    return np.einsum("ik,kp,kq->ipq", w, X, X)
+    """X'diag(w)X for every data set, (m, p, p): Σₖ wₖxₖxₖ' as one matrix product."""
+    p = X.shape[1]
+    return (w @ _outer(X)).reshape(-1, p, p)
 
 
 class WLS:
@@ -111,7 +217,7 @@ class WLS:
             self._filled = filled
             fitted = np.where(filled, beta, 0.0) @ X.T
         else:
-            self._inverse = np.linalg.inv(_gram(w, X))
+            self._inverse = _inverse(_gram(w, X))
             beta = np.einsum("ipq,iq->ip", self._inverse, (w * batch.y) @ X)
             fitted = beta @ X.T
         self.beta = beta

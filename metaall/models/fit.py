@@ -32,9 +32,9 @@ import numpy as np
 from metaall import distributions as dist
 from metaall import methods
 from metaall.models.design import Batch, indicator_design
-from metaall.models.heterogeneity import from_q
+from metaall.models.heterogeneity import from_q, q_pval
 from metaall.models.result import PooledResult, squeeze
-from metaall.models.tau2 import estimate_tau2
+from metaall.models.tau2 import estimate_tau2, label_array
 
 if TYPE_CHECKING:
     from metaall.models.metareg import MetaRegressionResult
@@ -100,6 +100,19 @@ def _check_ranges(y, v, mask, studies, single) -> None:
         )
 
 
+def _in_range(y: np.ndarray, v: np.ndarray) -> bool:
+    """Whether complete data pass :func:`_check_ranges` (a quick test without masks;
+    data that fail it go down the detailed checks, which name the study)."""
+    low, high = VARIANCE_RANGE
+    vmin, vmax = v.min(axis=1), v.max(axis=1)
+    return bool(
+        max(y.max(), -y.min()) <= MAX_ABS_EFFECT
+        and vmin.min() >= low
+        and vmax.max() <= high
+        and np.all(vmax <= MAX_VARIANCE_RATIO * vmin)
+    )
+
+
 def make_batch(
     yi, vi, studies: Sequence[str] | None = None, groups=None
 ) -> tuple[Batch, bool, list]:
@@ -116,6 +129,11 @@ def make_batch(
     k = y2.shape[1]
     if studies is not None and len(studies) != k:
         raise ValueError(f"{len(studies)} study names given for {k} studies")
+    X, names = indicator_design(groups, k)
+    if np.isfinite(np.add.reduce(y2, None) + np.add.reduce(v2, None)) and _in_range(y2, v2):
+        # every study present and valid (a NaN or ±inf would make a sum non-finite;
+        # an overflowing sum only sends valid data down the detailed checks below)
+        return Batch(y2, v2, np.ones(y2.shape, dtype=bool), X), single, names
     ny, nv = np.isnan(y2), np.isnan(v2)
     for bad, why in (
         (ny != nv, "yi and vi must both be given or both be NaN (absent)"),
@@ -134,9 +152,13 @@ def make_batch(
     if empty.any():
         raise ValueError(f"data set {int(np.argmax(empty)) + 1} has no studies")
     _check_ranges(y2, v2, mask, studies, single)
-    X, names = indicator_design(groups, k)
     batch = Batch(np.where(mask, y2, 0.0), np.where(mask, v2, 1.0), mask, X)
     return batch, single, names
+
+
+def _present(batch: Batch, values: np.ndarray) -> np.ndarray:
+    """A copy of per-study ``values`` with NaN for absent studies."""
+    return values.copy() if batch.complete else np.where(batch.mask, values, np.nan)
 
 
 @dataclass(frozen=True)
@@ -184,15 +206,16 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
     one = k == 1
     if method == "FE":
         tau2 = np.zeros(k.shape)
-        algorithm = np.full(k.shape, "closed form", dtype=object)
+        algorithm = label_array(k.size, "closed form")
     else:
         est = estimate_tau2(batch, method, tol)
         tau2, algorithm = est.tau2, est.algorithm
 
-    re = batch.wls(tau2)
-    estimate = re.beta[:, 0]
-    var = 1.0 / re.sum_w
+    fe = batch.fe
     knha = (test == "knha") & ~one
+    re = fe if method == "FE" else batch.pooled(tau2, rss=test == "knha")
+    estimate = re.mean
+    var = 1.0 / re.sw
     df = np.maximum(k - 1, 1)
     if test == "knha":
         s2w = np.where(re.rss <= np.finfo(float).eps, 0.0, re.rss / df)
@@ -208,11 +231,11 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
     if knha.any():
         pval = np.where(knha, dist.t_two_sided_p(zval, df), pval)
 
-    fe = batch.wls(0.0)
-    Q = np.where(one, 0.0, np.maximum(fe.rss, 0.0))
+    Q = np.maximum(fe.rss, 0.0)
+    Q = np.where(one, 0.0, Q) if one.any() else Q
     Q_df = k - 1
-    I2, H2, Q_pval = from_q(Q, Q_df)
     if method != "FE":
+        Q_pval = q_pval(Q, Q_df)
         with np.errstate(divide="ignore", invalid="ignore"):
             vt = (k - 1) / fe.tr_p
             I2 = np.where(one, 0.0, np.nan_to_num(100 * tau2 / (vt + tau2), nan=0.0))
@@ -220,8 +243,12 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         half = crit * np.sqrt(var + tau2)
         pi_lb, pi_ub = estimate - half, estimate + half
     else:
+        I2, H2, Q_pval = from_q(Q, Q_df)
         pi_lb = pi_ub = np.full(k.shape, np.nan)
-    w = re.w
+    # percent weights 100·wᵢ/Σw (in place unless the weights are the cached common-effect ones)
+    weights = np.multiply(re.w, (100 / re.sw)[:, None], out=None if re is fe else re.w)
+    if not batch.complete:
+        weights[~batch.mask] = np.nan
     return dict(
         estimate=estimate,
         se=se,
@@ -237,7 +264,7 @@ def pool(batch: Batch, method: str, test: str, level: float, tol: float | None) 
         Q_pval=Q_pval,
         pi_lb=pi_lb,
         pi_ub=pi_ub,
-        weights=np.where(batch.mask, 100 * w / w.sum(1, keepdims=True), np.nan),
+        weights=weights,
         k=k,
         algorithm=algorithm,
     )
@@ -275,8 +302,7 @@ def fit(
     method, test, level = check_settings(method, test, level)
     batch, single, _ = make_batch(yi, vi, studies)
     stats_ = pool(batch, method, test, level, tol)
-    yi2 = np.where(batch.mask, batch.y, np.nan)
-    vi2 = np.where(batch.mask, batch.v, np.nan)
+    yi2, vi2 = _present(batch, batch.y), _present(batch, batch.v)
     values = squeeze({**stats_, "yi": yi2, "vi": vi2}, single)
     algorithm = values.pop("algorithm")
     return FitResult(

@@ -14,6 +14,13 @@ import numpy as np
 from metaall import distributions as dist
 
 
+def q_pval(Q, df) -> np.ndarray:
+    """The p-value P(χ²_df > Q) of the test of homogeneity (1 without df)."""
+    Q, df = np.asarray(Q, dtype=float), np.asarray(df)
+    pval = dist.chi2_sf(Q, np.maximum(df, 1))
+    return pval if np.all(df > 0) else np.where(df > 0, pval, 1.0)
+
+
 def from_q(Q, df) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(I² in percent, H², p-value of Q) for arrays ``Q`` and ``df``."""
     Q, df = np.asarray(Q, dtype=float), np.asarray(df)
@@ -21,12 +28,7 @@ def from_q(Q, df) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         I2 = np.nan_to_num(np.maximum(0.0, 100 * (Q - df) / Q), nan=0.0)
         H2 = Q / df
-    pval = dist.chi2_sf(Q, np.maximum(df, 1))
-    return (
-        np.where(informative, I2, 0.0),
-        np.where(informative, H2, 1.0),
-        np.where(informative, pval, 1.0),
-    )
+    return np.where(informative, I2, 0.0), np.where(informative, H2, 1.0), q_pval(Q, df)
 
 
 def typical_variance(vi) -> float:

@@ -36,7 +36,7 @@ from metaall import distributions as dist
 from metaall.models.design import Batch
 from metaall.models.heterogeneity import from_q
 from metaall.models.result import squeeze
-from metaall.models.tau2 import estimate_tau2
+from metaall.models.tau2 import estimate_tau2, label_array
 
 INTERCEPT = "intrcpt"  # metafor's name for the intercept
 
@@ -142,7 +142,7 @@ def coefficient_tests(batch: Batch, method: str, test: str, level: float, tol) -
     data set of ``batch`` (the part of the fit a permutation test repeats)."""
     if method == "FE":
         tau2 = np.zeros(batch.k.shape)
-        algorithm = np.full(batch.k.shape, "closed form", dtype=object)
+        algorithm = label_array(batch.k.size, "closed form")
     else:
         est = estimate_tau2(batch, method, tol)
         tau2, algorithm = est.tau2, est.algorithm
@@ -159,10 +159,15 @@ def coefficient_tests(batch: Batch, method: str, test: str, level: float, tol) -
     tested = slice(1, None) if p > 1 else slice(0, 1)
     b, V = beta[:, tested], vb[:, tested, tested]
     m = b.shape[1]
-    degenerate = ~(np.linalg.det(V) > 0)  # knha with a perfect fit: s² = 0
-    V = np.where(degenerate[:, None, None], np.eye(m), V)
-    QM = np.einsum("ip,ip->i", b, np.linalg.solve(V, b[..., None])[..., 0])
-    QM = np.where(degenerate, np.inf, QM)
+    if m == 1:  # one tested coefficient: QM = b²/V, no LAPACK call per data set
+        degenerate = ~(V[:, 0, 0] > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            QM = np.where(degenerate, np.inf, b[:, 0] ** 2 / V[:, 0, 0])
+    else:
+        degenerate = ~(np.linalg.det(V) > 0)  # knha with a perfect fit: s² = 0
+        V = np.where(degenerate[:, None, None], np.eye(m), V)
+        QM = np.einsum("ip,ip->i", b, np.linalg.solve(V, b[..., None])[..., 0])
+        QM = np.where(degenerate, np.inf, QM)
     crit = _critical(test, level, df)
     if test == "knha":
         QM = QM / m

@@ -41,9 +41,9 @@ from metaall.models.metareg import MetaRegressionResult, coefficient_tests
 COMPTOL = float(np.finfo(float).eps ** 0.5)  # metafor's control$comptol
 FAILED = "did not converge"  # in a tau² algorithm: where metafor's rma() stops with an error
 MAX_EXACT = 10_000_000  # distinct permutations an exact test may enumerate
-# permutations × studies fitted per batch: the tau² search evaluates 16 points per
-# data set at once, so chunks are small enough for those arrays to stay in cache
-CELLS_PER_CHUNK = {"intercept": 40_000, "moderators": 10_000}
+# permutations × studies fitted per batch call: the engine works in cache-sized blocks
+# itself (metaall.models.scoring), so a chunk only bounds memory (a few copies of it)
+CELLS_PER_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def permutation_test(
         groups = _groups(X)
         positions = np.argsort(groups, kind="stable")  # design rows, grouped
         labels = multiset_permutations(groups)  # design group given to each study
-    chunk = max(1, CELLS_PER_CHUNK["intercept" if X is None else "moderators"] // k)
+    chunk = max(1, CELLS_PER_CHUNK // k)
     z_parts, qm_parts = [], []
     for start in range(0, n, chunk):
         index = np.arange(start, min(n, start + chunk))

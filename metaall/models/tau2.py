@@ -22,10 +22,22 @@ wᵢ = 1/vᵢ:
 Negative values are truncated at zero. Passing ``tol`` tightens every iterative
 rule (threshold and root tolerance) so that the exact solution is returned.
 
-Where Fisher scoring fails to converge (metafor stops with an error), metaall
-locates every sign change of the score on a grid, refines each with
-scipy's bracketing root finder and returns the candidate (or zero) with the highest
-likelihood; ``algorithm`` says which route produced each value.
+ML and REML take three routes, named in ``algorithm``:
+
+* Fisher scoring, metafor's own iteration to metafor's own verdict (the steps are
+  lean passes of :mod:`metaall.models.scoring` over the data sets still iterating): where
+  it converges, its value is metafor's (to 1e-8 and better);
+* where it does not converge within metafor's 100 steps (metafor stops with an error),
+  or converges to a point less likely than tau² = 0 by more than metafor's tolerance
+  (metafor's ll0check; metafor then returns 0), the global maximum of the likelihood
+  is searched (:func:`metaall.models.maxima.global_search`: every fall of the score on
+  a grid, refined by Brent's method, the most likely candidate or zero);
+* where the likelihood may have a second maximum (:func:`metaall.models.maxima.screen`,
+  run only where the proved bounds of that module leave room for one), the same
+  search runs, and its maximum replaces Fisher's value only if it is a different,
+  more likely maximum. Where Fisher scoring stopped by metafor's rule short of the
+  maximum of its own basin (it can creep: 35 steps ending 5.5e-4 short in tau² on
+  one data set of ``tests/fixtures/r/engine_speed.json``), metafor's value is kept.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metaall import methods
+from metaall.models import maxima
 from metaall.models.brent import R_UNIROOT_TOL, brent_root
 from metaall.models.design import Batch
 
@@ -52,9 +65,16 @@ class Tau2Estimate:
     iterations: np.ndarray  # int per data set
 
 
+def label_array(n: int, text: str) -> np.ndarray:
+    """An object array of ``n`` times ``text`` (``np.full`` fills object arrays 15x slower)."""
+    out = np.empty(n, dtype=object)
+    out.fill(text)
+    return out
+
+
 def _closed(tau2: np.ndarray, name: str) -> Tau2Estimate:
     n = tau2.shape[0]
-    return Tau2Estimate(np.maximum(tau2, 0.0), np.full(n, name, dtype=object), np.zeros(n, int))
+    return Tau2Estimate(np.maximum(tau2, 0.0), label_array(n, name), np.zeros(n, int))
 
 
 def _df(batch: Batch) -> np.ndarray:
@@ -70,14 +90,14 @@ def _hedges(batch: Batch) -> np.ndarray:
 
 
 def _dl(batch: Batch) -> np.ndarray:
-    fe = batch.wls(0.0)
+    fe = batch.fe
     return (fe.rss - (batch.k - batch.p)) / fe.tr_p
 
 
 def _hs(batch: Batch, small_sample: bool) -> np.ndarray:
-    fe = batch.wls(0.0)
+    fe = batch.fe
     q = fe.rss * batch.k / _df(batch) if small_sample else fe.rss
-    return (q - batch.k) / fe.sum_w
+    return (q - batch.k) / fe.sw
 
 
 def _sj(batch: Batch) -> np.ndarray:
@@ -86,18 +106,28 @@ def _sj(batch: Batch) -> np.ndarray:
     return tau0 * batch.wls(tau0).rss / _df(batch)
 
 
-def _step(batch: Batch, tau2: np.ndarray, method: str) -> np.ndarray:
-    """One metafor Fisher-scoring (ML, REML) or empirical-Bayes (EB) adjustment."""
-    fit = batch.wls(tau2)
+def _adjustment(scorer, tau2: np.ndarray, method: str) -> np.ndarray:
+    """metafor's Fisher-scoring (ML, REML) or empirical-Bayes (EB) adjustment, before
+    step halving: score / information (its sign is the score's)."""
+    if method == "EB":
+        s = scorer.sums(tau2, reml=False, info=False, rss=True)
+        df = np.maximum(scorer.k - scorer.p, 1)
+        num, den = s.rss * scorer.k / df - scorer.k, s.sw
+    elif method == "ML":
+        s = scorer.sums(tau2, reml=False)
+        num, den = s.ypp - s.sw, s.sw2
+    else:
+        s = scorer.sums(tau2, reml=True)
+        num, den = s.ypp - s.tr_p, s.tr_pp
     with np.errstate(divide="ignore", invalid="ignore"):  # k = 1 rows give 0/0
-        if method == "ML":
-            adj = (fit.ypp_y - fit.sum_w) / fit.sum_w2
-        elif method == "REML":
-            adj = (fit.ypp_y - fit.tr_p) / fit.tr_pp
-        else:  # EB
-            adj = (fit.rss * batch.k / _df(batch) - batch.k) / fit.sum_w
-    adj = np.where(np.isfinite(adj), adj, 0.0)  # 0/0 (k = 1), or ±inf: no step
-    # step halving keeps tau² ≥ 0; from tau² = 0 it halves a negative step to -0.
+        adj = num / den
+    # metafor: if (is.na(adj)) adj <- 0; an infinite step (overflow) is no step either
+    return np.where(np.isfinite(adj), adj, 0.0)
+
+
+def _halve(tau2: np.ndarray, adj: np.ndarray) -> np.ndarray:
+    """metafor's step halving: halve the step until tau² + step ≥ 0; from tau² = 0 a
+    negative step halves to -0 (metafor loops until it underflows)."""
     adj = np.where((tau2 == 0) & (adj < 0), 0.0, adj)
     over = tau2 + adj < 0
     while over.any():
@@ -106,110 +136,54 @@ def _step(batch: Batch, tau2: np.ndarray, method: str) -> np.ndarray:
     return adj
 
 
-def _iterate(batch: Batch, method: str, threshold: float, maxiter: int):
-    """metafor's iteration for ML/REML/EB from max(0, HE); returns tau², iters, converged."""
-    tau2 = np.maximum(_hedges(batch), 0.0)
-    m = tau2.shape[0]
+@dataclass(frozen=True)
+class Fisher:
+    """metafor's iteration from max(0, HE): the last tau², iterations, whether it
+    converged by metafor's rule, and the largest tau² visited with a positive score
+    and the smallest with a negative one (the edges of an oscillation)."""
+
+    tau2: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+    rising: np.ndarray
+    falling: np.ndarray
+
+
+COMPACT = 0.75  # drop finished data sets from the working copy below this share
+
+
+def fisher_scoring(scorer, method: str, threshold: float, maxiter: int, start) -> Fisher:
+    """metafor's iteration for ML/REML/EB on every data set of ``scorer``.
+
+    Every data set runs metafor's steps until a change ≤ ``threshold`` or
+    ``maxiter`` + 1 steps: whether metafor converges is decided by its own iteration
+    (an oscillating sequence can still settle late: about a fifth of those that
+    oscillate at step 5 converge by step 100), so it is never cut short; each step is
+    one lean pass (:mod:`metaall.models.scoring`) over the data sets still iterating.
+    """
+    tau2 = np.array(start, dtype=float)
+    m = tau2.size
     iters = np.zeros(m, int)
     converged = np.zeros(m, bool)
-    active = np.arange(m)
+    rising, falling = np.zeros(m), np.full(m, np.inf)
+    held, live, sub = np.arange(m), np.arange(m), scorer
     for it in range(1, maxiter + 2):
-        if active.size == 0:
+        if live.size == 0:
             break
-        sub = batch.rows(active)
-        t = tau2[active]
-        new = t + _step(sub, t, method)
-        tau2[active] = new
-        iters[active] = it
+        if live.size < COMPACT * sub.m:
+            sub, held, live = sub.take(live), held[live], np.arange(live.size)
+        t_all = tau2[held]
+        adj = _adjustment(sub, t_all, method)[live]
+        t, g = t_all[live], held[live]
+        rising[g] = np.where(adj > 0, np.maximum(rising[g], t), rising[g])
+        falling[g] = np.where(adj < 0, np.minimum(falling[g], t), falling[g])
+        new = t + _halve(t, adj)
+        tau2[g] = new
+        iters[g] = it
         done = np.abs(t - new) <= threshold
-        converged[active[done]] = it <= maxiter
-        active = active[~done]
-    return tau2, iters, converged
-
-
-def _score(batch: Batch, tau2: np.ndarray, reml: bool) -> np.ndarray:
-    fit = batch.wls(tau2)
-    return fit.ypp_y - (fit.tr_p if reml else fit.sum_w)
-
-
-def _upper_bracket(batch: Batch, reml: bool) -> np.ndarray:
-    """A tau² beyond every stationary point (the score is negative there)."""
-    upper = np.maximum(_tau2_max(batch), 1.0)
-    for _ in range(200):
-        pos = _score(batch, upper, reml) >= 0
-        if not pos.any():
-            break
-        upper = np.where(pos, upper * 2, upper)
-    return upper
-
-
-SCREEN_POINTS = 16
-
-
-def _score_grid(batch: Batch, pts: np.ndarray, reml: bool) -> np.ndarray:
-    """The score of every data set at each of its tau² values ``pts`` (m, G)."""
-    if batch.X.shape[1] > 1:
-        rep = np.repeat(np.arange(pts.shape[0]), pts.shape[1])
-        return _score(batch.rows(rep), pts.ravel(), reml).reshape(pts.shape)
-    # intercept-only: the same sums on an (m, G, k) array, without a WLS per point
-    mask = batch.mask[:, None, :]
-    w = np.where(mask, 1.0 / (batch.v[:, None, :] + pts[:, :, None]), 0.0)
-    sw = w.sum(-1)
-    mu = (w * batch.y[:, None, :]).sum(-1) / sw
-    wr = w * (batch.y[:, None, :] - mu[..., None])
-    return (wr**2).sum(-1) - (sw - (w**2).sum(-1) / sw if reml else sw)
-
-
-def _several_maxima(batch: Batch, reml: bool) -> np.ndarray:
-    """Data sets whose (restricted) likelihood may have more than one maximum.
-
-    The score is screened on a geometric grid from a tenth of the smallest sampling
-    variance to metafor's upper search limit; two or more +/- sign changes (or one
-    beside a maximum at zero) flag a data set for the global search. Such likelihoods
-    arise when sampling variances differ by orders of magnitude; metafor returns
-    whichever maximum Fisher scoring reaches.
-    """
-    m = batch.k.shape[0]
-    v_min = np.where(batch.mask, batch.v, np.inf).min(axis=1)
-    pts = np.geomspace(v_min / 10, _tau2_max(batch), SCREEN_POINTS - 1, axis=1)
-    pts = np.concatenate([np.zeros((m, 1)), pts], axis=1)
-    s = _score_grid(batch, pts, reml)
-    falls = ((s[:, :-1] > 0) & (s[:, 1:] <= 0)).sum(axis=1)
-    return (falls >= 2) | ((falls >= 1) & (s[:, 0] <= 0))
-
-
-def _global_maximum(batch: Batch, reml: bool, grid: int = 200) -> np.ndarray:
-    """Highest-likelihood tau² for each data set, found without Fisher scoring.
-
-    The score is evaluated on a grid over [0, U] (U beyond every stationary point);
-    every +/- sign change brackets a local maximum, refined with scipy's vectorised
-    bracketing root finder (Chandrupatla's method); zero and those maxima are then
-    compared by their (restricted) likelihood. All data sets are handled at once.
-    """
-    n = batch.k.shape[0]
-    upper = _upper_bracket(batch, reml)
-    pts = upper[:, None] * np.linspace(0.0, 1.0, grid) ** 2  # (n, grid), dense near 0
-    rep = np.repeat(np.arange(n), grid)
-    s = _score(batch.rows(rep), pts.ravel(), reml).reshape(n, grid)
-    row, j = np.nonzero((s[:, :-1] > 0) & (s[:, 1:] <= 0))
-
-    def score(t: np.ndarray, r: np.ndarray) -> np.ndarray:
-        return _score(batch.rows(row[r]), t, reml)
-
-    from scipy.optimize.elementwise import find_root  # heavy import: only on this rare path
-
-    roots = find_root(
-        score,
-        (pts[row, j], pts[row, j + 1]),
-        args=(np.arange(row.size),),
-        tolerances=dict(xatol=1e-15, xrtol=4 * np.finfo(float).eps),
-    ).x
-    cand_row = np.concatenate([np.arange(n), row])
-    cand = np.concatenate([np.zeros(n), roots])
-    ll = batch.rows(cand_row).wls(cand).loglik(cand, reml)
-    order = np.lexsort((-ll, cand_row))  # per data set, most likely candidate first
-    first = np.unique(cand_row[order], return_index=True)[1]
-    return cand[order[first]]
+        converged[g[done]] = it <= maxiter
+        live = live[~done]
+    return Fisher(tau2, iters, converged, rising, falling)
 
 
 def _tau2_max(batch: Batch) -> np.ndarray:
@@ -262,9 +236,7 @@ def estimate_tau2(batch: Batch, method: str, tol: float | None = None) -> Tau2Es
     if not saturated.any():
         return ESTIMATORS[method](batch, method, tol)
     n = saturated.size
-    out = Tau2Estimate(
-        np.zeros(n), np.full(n, "k = 1: tau² set to 0", dtype=object), np.zeros(n, int)
-    )
+    out = Tau2Estimate(np.zeros(n), label_array(n, "k = 1: tau² set to 0"), np.zeros(n, int))
     rest = np.flatnonzero(~saturated)
     if rest.size:
         est = ESTIMATORS[method](batch.rows(rest), method, tol)
@@ -290,9 +262,13 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
     """ML, REML and EB: metafor's iterations, with the safeguards described above."""
     threshold = FISHER_THRESHOLD if tol is None else tol
     maxiter = FISHER_MAXITER if tol is None else TIGHT_MAXITER
-    tau2, iters, converged = _iterate(batch, method, threshold, maxiter)
+    scorer = batch.scorer
+    he = scorer.hedges()
+    start = np.maximum(_hedges(batch) if he is None else he, 0.0)
+    fs = fisher_scoring(scorer, method, threshold, maxiter, start)
+    tau2, converged = fs.tau2, fs.converged
     name = "empirical-Bayes iteration" if method == "EB" else "Fisher scoring"
-    algorithm = np.full(tau2.shape[0], name, dtype=object)
+    algorithm = label_array(tau2.shape[0], name)
     reml = method == "REML"
 
     if method == "EB":
@@ -302,15 +278,18 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
             target = (sub.k - sub.p).astype(float)
             tau2[failed] = q_root(sub, target, tol or 1e-12, _tau2_max(sub))
             algorithm[failed] = "Brent root of Q = k - p (EB iteration did not converge)"
-        return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, iters)
+        return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, fs.iterations)
 
     # metafor's ll0check: where tau² = 0 is more likely than the converged point,
     # Fisher scoring found a local maximum; metafor then sets tau² = 0, metaall
     # searches for the global maximum (which is zero in most such cases).
-    ll = batch.wls(tau2).loglik(tau2, reml)
-    ll0 = batch.wls(0.0).loglik(np.zeros_like(tau2), reml)
-    local = converged & (ll0 - ll > R_UNIROOT_TOL) & (tau2 > threshold)
-    suspect = converged & ~local & _several_maxima(batch, reml)
+    q0, ll0 = scorer.at_zero(reml)
+    local = np.zeros(tau2.shape, bool)
+    idx = np.flatnonzero(converged & (tau2 > threshold))
+    if idx.size:
+        local[idx] = ll0[idx] - scorer.take(idx).loglik(tau2[idx], reml) > R_UNIROOT_TOL
+    b = maxima.bounds(scorer, reml, q0)
+    suspect = maxima.screen(scorer, reml, b, converged & ~local)
     for rows, why in (
         (~converged, "did not converge"),
         (local | suspect, "stopped at a local maximum"),
@@ -318,15 +297,20 @@ def _iterative(batch: Batch, method: str, tol: float | None) -> Tau2Estimate:
         idx = np.flatnonzero(rows)
         if not idx.size:
             continue
-        sub = batch.rows(idx)
-        best = _global_maximum(sub, reml)
-        if why != "did not converge":  # keep Fisher's value where it is the global maximum
-            gain = sub.wls(best).loglik(best, reml) - ll[idx]
-            keep = gain <= 1e-9 * np.maximum(1.0, np.abs(ll[idx]))
+        extra = np.stack(
+            [fs.rising[idx], np.where(np.isinf(fs.falling), np.nan, fs.falling)[idx]], 1
+        )
+        anchor = tau2[idx] if why != "did not converge" else None
+        found = maxima.global_search(scorer.take(idx), reml, maxima.take(b, idx), extra, anchor)
+        best = found.tau2
+        if why != "did not converge":
+            # metafor's value where Fisher converged to the global maximum's basin
+            # (it may have stopped short of the exact maximum by metafor's threshold)
+            keep = found.same_basin & ~local[idx]
             idx, best = idx[~keep], best[~keep]
         tau2[idx] = best
         algorithm[idx] = f"grid + Brent on the score (Fisher scoring {why})"
-    return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, iters)
+    return Tau2Estimate(np.maximum(tau2, 0.0), algorithm, fs.iterations)
 
 
 ESTIMATORS = {
