@@ -17,3 +17,6 @@ metaall sensitivity-plot relapse --baujat -o $out/relapse_baujat.png $f
 metaall tsa-plot relapse -o $out/relapse_tsa.png $f
 metaall posterior relapse --subgroup mrd_neg -o $out/relapse_mrd_neg_posterior.png $f
 metaall rob-plot relapse -o $out/relapse_rob_summary.png $f
+metaall forest cart_cr_cri -o $out/cart_cr_cri_forest.png $f
+# illustrative rates (invented, not evidence): the shipped CAR-T studies have no years
+metaall bubble --data docs/examples/rates_year.csv --mod year --labels -o $out/bubble_year.png $f
