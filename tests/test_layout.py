@@ -102,15 +102,17 @@ def test_the_graph_sees_real_imports():
 
 def test_the_public_api_exports_every_model_family():
     """``import metaall`` is enough for every model: inverse variance, MH/Peto, the
-    GLMMs, the Bayesian model with its priors, meta-regression and permutation tests."""
+    GLMMs, the Bayesian model with its priors, meta-regression, permutation tests and
+    blockwise fits of Dask arrays."""
     import json
 
     import metaall
-    from metaall.models import bayes, glmm, metareg, permutation, priors
+    from metaall.models import bayes, blockwise, glmm, metareg, permutation, priors
 
     for module, names in (
         (glmm, ("fit_glmm", "GLMMResult")),
         (bayes, ("fit_bayes", "BayesResult")),
+        (blockwise, ("fit_blocks",)),
         (priors, ("HalfNormal", "HalfCauchy", "HalfT", "Jeffreys", "turner_prior")),
         (metareg, ("meta_regression", "MetaRegressionResult")),
         (permutation, ("permutation_test", "PermutationResult")),

@@ -2,6 +2,7 @@
 exact-likelihood GLMMs, the Bayesian model with its priors, and meta-regression."""
 
 from metaall.models.bayes import BayesResult, fit_bayes
+from metaall.models.blockwise import fit_blocks
 from metaall.models.fit import FitResult, fit
 from metaall.models.glmm import GLMMResult, fit_glmm
 from metaall.models.mantel_haenszel import CountsResult, fit_mh, fit_peto
@@ -40,6 +41,7 @@ __all__ = [
     "UniformTau",
     "fit",
     "fit_bayes",
+    "fit_blocks",
     "fit_glmm",
     "fit_mh",
     "fit_peto",
