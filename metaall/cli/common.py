@@ -40,7 +40,7 @@ def _method_help() -> str:
     words = {
         methods.COMMON: "common effect",
         methods.RANDOM: "random effects, by tau² estimator",
-        methods.EXACT: "exact likelihood (2×2 counts)",
+        methods.EXACT: "exact likelihood: 2×2 counts; GLMM for single-arm proportions",
         methods.BAYES: "Bayesian (priors: --tau-prior, --mu-prior)",
     }
     parts = [

@@ -79,7 +79,8 @@ def bias(project: Project, analysis, subgroup, data_file, fmt: str, **options) -
     influence="metafor's influence diagnostics.",
     overlap="Pool each other study of an overlap group (studies.csv) instead of the spec's choice.",
     models="The same evidence under every model: inverse variance (REML, Hartung-Knapp, DL), "
-    "Mantel-Haenszel, Peto, the binomial GLMMs and the Bayesian model.",
+    "Mantel-Haenszel, Peto, the binomial GLMMs (of 2×2 counts, or of single-arm proportions) "
+    "and the Bayesian model.",
 )
 @by_option
 @model_options
@@ -99,6 +100,7 @@ def sensitivity(project: Project, analysis, subgroup, data_file, by: str, fmt: s
       metaall sensitivity relapse --subgroup mrd_neg --models
     """
     kind = chosen(options, "leave_one_out", "cumulative", "influence", "overlap", "models")
+    options["mods"] = ()  # each refit pools the effect only: the spec's meta-regression is no part
     if kind == "models":
         data, spec = spec_and_data(project, analysis, data_file, options, every_model=True)
         runs = usage_errors(lambda: model_comparison(spec, data, subgroup))

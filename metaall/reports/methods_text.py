@@ -118,6 +118,10 @@ def methods_paragraph(result: AnalysisResult, cite: _Citations | None = None) ->
         rule = proportion_rule(spec.zero_cells.add, spec.zero_cells.to).replace(
             " added", " was added"
         )
+        if method.tables:
+            rule += (
+                f" to compute the study proportions shown; the {method.label} used the raw counts"
+            )
         parts.append(f"For proportions, {rule} {cite(ZERO_CELLS)}.")
     if spec.data_kind == methods.MEANS and any(
         r.effect.from_median(arm) for r in result.overall.rows for arm in ("t", "c")
