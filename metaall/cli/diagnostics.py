@@ -100,7 +100,6 @@ def sensitivity(project: Project, analysis, subgroup, data_file, by: str, fmt: s
       metaall sensitivity relapse --subgroup mrd_neg --models
     """
     kind = chosen(options, "leave_one_out", "cumulative", "influence", "overlap", "models")
-    options["mods"] = ()  # each refit pools the effect only: the spec's meta-regression is no part
     if kind == "models":
         data, spec = spec_and_data(project, analysis, data_file, options, every_model=True)
         runs = usage_errors(lambda: model_comparison(spec, data, subgroup))
