@@ -10,12 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 import metaall
 from metaall.analysis import run_analysis
-from metaall.cli import cli
+from tests.test_kinds import invoke, pooled_json
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "r" / "prop_glmm.json").read_text())
@@ -24,21 +23,9 @@ INPUTS = {c["name"]: c["input"] for c in FIXTURE["cases"]}
 LABEL = "binomial-normal GLMM for proportions, logistic with random study intercepts"
 
 
-def invoke(*args: str, project: Path = ROOT):
-    result = CliRunner().invoke(cli, ["-C", str(project), *args])
-    assert "Traceback" not in result.output, result.output
-    return result
-
-
-def pooled(*args: str, project: Path = ROOT) -> dict:
-    result = invoke("pool", *args, "--format", "json", project=project)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
 @pytest.mark.parametrize("name", ["cart_cr_cri", "cart_mrd_neg_cr"])
 def test_pool_matches_metafor_overall_and_per_domain(name):
-    doc = pooled(name, "--method", "GLMM", "--mods", "none")
+    doc = pooled_json(name, "--method", "GLMM", "--mods", "none")
     assert doc["method"] == "GLMM" and doc["measure"] == "PLO"
     assert doc["method_details"]["model"] == LABEL
     groups = {"overall": doc["pooled"]} | {g["name"]: g["pooled"] for g in doc["subgroups"]}
@@ -72,7 +59,7 @@ def test_spec_method_glmm(project):
     spec = project / "analyses" / "cart_cr_cri.yaml"
     text = spec.read_text().replace("method: REML", "method: GLMM")
     spec.write_text(re.sub(r"mods: .*\npermutations: .*\n", "", text))
-    doc = pooled("cart_cr_cri", project=project)
+    doc = pooled_json("cart_cr_cri", project=project)
     assert doc["method"] == "GLMM"
     assert doc["pooled"]["estimate"] == pytest.approx(
         CASES["cart_cr_cri_tight"]["estimate"], rel=1e-6
@@ -86,7 +73,7 @@ def test_sparse_file_keeps_zero_and_full_arms(tmp_path):
     inp = INPUTS["sparse"]  # 0/10, 10/10, 3/12, 1/5, 4/20, 2/9
     rows = zip("ABCDEF", inp["xi"], inp["ni"], strict=True)
     data.write_text("study,events,n\n" + "".join(f"{s},{x},{n}\n" for s, x, n in rows))
-    doc = pooled("--data", str(data), "--measure", "PLO", "--method", "GLMM")
+    doc = pooled_json("--data", str(data), "--measure", "PLO", "--method", "GLMM")
     e = CASES["sparse_tight"]
     assert doc["pooled"]["k"] == 6
     assert doc["pooled"]["estimate"] == pytest.approx(e["estimate"], rel=1e-6)
