@@ -66,6 +66,7 @@ def test_spec_method_glmm(project):
     )
     methods_text = invoke("methods", "cart_cr_cri", project=project).output
     assert "pooled with a binomial-normal GLMM for proportions" in methods_text
+    assert "the GLMM used the raw counts" in methods_text and "Q-profile" not in methods_text
 
 
 def test_sparse_file_keeps_zero_and_full_arms(tmp_path):
