@@ -102,7 +102,8 @@ class Method:
 
     ``measures`` lists the measures it can pool (None: any); ``tests`` the CI methods
     it takes (None: those of its family); ``tables`` is True for methods that pool the
-    2×2 tables themselves rather than per-study effects;
+    counts themselves (2×2 tables; single-arm events for the GLMM of proportions)
+    rather than per-study effects;
     ``study_measure`` names the per-study effect the method shows when it is not the
     measure's own (Peto's one-step log odds ratios); ``abbreviation`` is RevMan's name
     for the weighting (IV, M-H, Peto); ``reference`` is the source a methods section
@@ -273,8 +274,9 @@ MEASURES: Mapping[str, Measure] = _table(
         reference="Cochrane Handbook v6.4 §6.3.2, §10.3.3 (generic inverse variance)",
     ),
 )
-"""Every measure. Proportions and means take inverse-variance and Bayesian models
-only (MH, Peto and the GLMMs pool 2×2 tables: their ``measures`` list counts)."""
+"""Every measure. Means take inverse-variance and Bayesian models only (MH, Peto and
+the GLMMs pool counts: their ``measures`` list the counts' measures); proportions on
+the logit scale (PLO) also the binomial-normal GLMM."""
 
 _RATIOS_FROM_COUNTS = ("RR", "OR", "RD")
 
@@ -365,6 +367,16 @@ METHODS: Mapping[str, Method] = _table(
                 "Approximate conditional",
             ),
         )
+    ),
+    Method(
+        "GLMM",
+        "binomial-normal GLMM for proportions, logistic with random study intercepts",
+        EXACT,
+        "Hamza, van Houwelingen & Stijnen 2008, J Clin Epidemiol 61:41; Stijnen et al. 2010, "
+        "Stat Med 29:3046; Schwarzer et al. 2019, Res Synth Methods 10:476",
+        measures=("PLO",),
+        abbreviation="GLMM",
+        tables=True,
     ),
     Method(
         "bayes",
@@ -517,21 +529,42 @@ class Unfit(ValueError):
         super().__init__(message)
 
 
+def _instead(m: Measure, meth: Method) -> str:
+    """What to use instead when ``meth`` cannot pool ``m`` (a clause, or "")."""
+    if m.data == PROPORTIONS and "PLO" in meth.measures:
+        return (
+            "; the GLMM for proportions is the logistic model: use --measure PLO, or an "
+            "inverse-variance method (REML, DL, FE, ...) for the other transformations"
+        )
+    if m.data == PROPORTIONS:
+        return (
+            "; single-arm proportions are pooled by inverse variance (REML, DL, FE, ...), "
+            "--method bayes or, on the logit scale (--measure PLO), --method GLMM"
+        )
+    if m.data not in (COUNTS, HAZARD_RATIOS):
+        return (
+            f"; {KIND_WORDS[m.data]} are pooled by inverse variance (REML, DL, FE, ...) "
+            "or --method bayes"
+        )
+    if meth.family == EXACT and m.data == COUNTS and "PLO" in meth.measures:
+        tables = ", ".join(
+            n for n, e in METHODS.items() if e.family == EXACT and "OR" in (e.measures or ())
+        )
+        return f"; it is the model of single-arm proportions: for 2×2 counts use {tables}"
+    if meth.family == EXACT:
+        return "; use --measure OR, or --method bayes to pool the log risk ratio"
+    return ""
+
+
 def check_combination(measure_name: str, method_name: str, test_name: str) -> None:
     """:class:`Unfit` when the method cannot pool the measure, or the CI method does
     not apply to the model (Hartung-Knapp needs a random-effects model)."""
     m, meth, t = measure(measure_name), method(method_name), ci_method(test_name)
     if meth.measures is not None and m.name not in meth.measures:
         what = ", ".join(meth.measures)
-        hint = ""
-        if m.data not in (COUNTS, HAZARD_RATIOS):
-            hint = (
-                f"; {KIND_WORDS[m.data]} are pooled by inverse variance (REML, DL, FE, ...) "
-                "or --method bayes"
-            )
-        elif meth.family == EXACT:
-            hint = "; use --measure OR, or --method bayes to pool the log risk ratio"
-        raise Unfit("method", f"{meth.label} pools {what} only, not {m.label} ({m.name}){hint}")
+        raise Unfit(
+            "method", f"{meth.label} pools {what} only, not {m.label} ({m.name}){_instead(m, meth)}"
+        )
     if t.name not in meth.ci_methods:
         if t.random_effects_only and not meth.random_effects:
             raise Unfit("test", f"{t.label} needs a random-effects method, not {meth.model}")

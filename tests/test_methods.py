@@ -15,7 +15,8 @@ from metaall.cli import cli
 from metaall.cli.common import Named
 from metaall.data import load_extractions, load_spec
 from metaall.data.errors import DataError
-from metaall.models.glmm_models import FITTERS
+from metaall.models.glmm import PROPORTIONS
+from metaall.models.glmm_models import DEFAULT_NODES, FITTERS
 from metaall.models.tau2 import ESTIMATORS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +85,8 @@ def test_api_fit_accepts_the_inverse_variance_methods_and_their_aliases():
 
 def test_every_method_has_its_implementation():
     assert set(ESTIMATORS) == set(methods.names("method", methods.RANDOM))
-    assert set(FITTERS) == set(methods.names("method", methods.EXACT))
+    assert {*FITTERS, PROPORTIONS} == set(methods.names("method", methods.EXACT))
+    assert set(DEFAULT_NODES) == set(methods.names("method", methods.EXACT))
 
 
 def test_hk_is_knha_on_the_command_line():

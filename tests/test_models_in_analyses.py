@@ -167,6 +167,7 @@ def test_model_comparison_runs_every_model_on_the_same_studies():
         "ML",
         "EB",
         "PM",
+        "GLMM",  # the GLMM of single-arm proportions: test_proportion_models_include_the_glmm
     }
     for method, row in rows.items():
         measure = row["measure"]
@@ -187,6 +188,18 @@ def test_model_comparison_runs_every_model_on_the_same_studies():
     assert all(row["note"] == "" for method, row in rows.items() if method != "CM.AL")
     text = invoke("sensitivity", "relapse", "--subgroup", "mrd_neg", "--models").output
     assert "\nCaution: CM.AL assumes rare events" in text
+
+
+def test_proportion_models_include_the_glmm():
+    out = invoke("sensitivity", "cart_cr_cri", "--models", "--format", "json")
+    rows = {row["method"]: row for row in json.loads(out.output)}
+    assert set(rows) == {"REML", "DL", "GLMM", "bayes"}
+    glmm = rows["GLMM"]
+    direct = PROJECT.analysis("cart_cr_cri", method="GLMM", mods=())
+    assert glmm["measure"] == "PLO" and glmm["k"] == 10 and glmm["note"] == ""
+    assert glmm["effect"] == pytest.approx(direct.display(direct.overall.fit.estimate), rel=1e-12)
+    text = invoke("sensitivity", "cart_cr_cri", "--models").output
+    assert "the GLMM pools the logit of the proportion" in text and "odds ratio" not in text
 
 
 def test_cm_al_is_not_cautioned_for_rare_events(tmp_path):

@@ -41,10 +41,12 @@ from metaall.data import (
     ZeroCells,
     timepoints,
 )
+from metaall.data.model import PROPORTION_FIELDS
 from metaall.data.specs import MODERATORS, ORDERS, OVERLAP_RULES, default_zero_cells
 from metaall.effects import effect_sizes, generic_effects, hr_from_ci, hr_from_p
 from metaall.models import PooledResult, fit, fit_mh, fit_peto
 from metaall.models.bayes import fit_bayes
+from metaall.models.glmm import COUNTS as GLMM_COUNTS
 from metaall.models.glmm import fit_glmm
 from metaall.models.priors import parse_mu_prior, parse_tau_prior
 from metaall.models.subgroups import common_tau2_test, q_between
@@ -455,8 +457,8 @@ def _generic(e: Effect) -> tuple[float, float, str]:
 def _pool(spec: AnalysisSpec, items: Sequence[Item], yi, vi) -> tuple[PooledResult | None, list]:
     """The spec's model fitted to ``items``, and the item index of each of its studies.
 
-    Methods that pool 2×2 tables (MH, Peto) take every table; the others the
-    estimable effect sizes, in the order given.
+    Methods that pool the counts (MH, Peto, the GLMMs) take every study; the others
+    the estimable effect sizes, in the order given.
     """
     method = methods.method(spec.method)
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
@@ -470,13 +472,23 @@ def _pool(spec: AnalysisSpec, items: Sequence[Item], yi, vi) -> tuple[PooledResu
 
 
 def _fit_tables(spec: AnalysisSpec, method: methods.Method, items: Sequence[Item]):
-    """The spec's model of the 2×2 tables themselves: MH, Peto or a binomial GLMM."""
-    counts = [[getattr(e, f) for e, _, _ in items] for f in COUNT_FIELDS]
+    """The spec's model of the counts themselves: MH, Peto or a binomial GLMM of the
+    2×2 tables, or the GLMM of single-arm events."""
+    fields = PROPORTION_FIELDS if spec.single_arm else COUNT_FIELDS
+    counts = [[getattr(e, f) for e, _, _ in items] for f in fields]
     z = spec.zero_cells
     kwargs = dict(add=z.add, to=z.to, drop00=z.drop00, level=spec.level)
     if method.family == methods.EXACT:
         names = [e.study for e, _, _ in items]
-        return fit_glmm(*counts, spec.measure, method.name, spec.test, studies=names, **kwargs)
+        by_name = dict(zip(GLMM_COUNTS[spec.measure], counts, strict=True))
+        return fit_glmm(
+            measure=spec.measure,
+            model=method.name,
+            test=spec.test,
+            studies=names,
+            **by_name,
+            **kwargs,
+        )
     if method.name == "MH":
         return fit_mh(*counts, measure=spec.measure, **kwargs)
     return fit_peto(*counts, **kwargs)

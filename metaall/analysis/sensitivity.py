@@ -110,21 +110,29 @@ def _caution(method: str, result: AnalysisResult) -> str:
 
 def _alternatives(spec: AnalysisSpec) -> list[tuple[str, dict]]:
     """(label, overrides) of the models compared: inverse variance (the spec's estimator,
-    DerSimonian-Laird, Hartung-Knapp), the common-effect MH and Peto, the GLMMs on the
-    odds ratio and the Bayesian model with the spec's priors."""
+    DerSimonian-Laird, Hartung-Knapp), the common-effect MH and Peto and the GLMMs on
+    the odds ratio (2×2 counts), the GLMM on the logit of single-arm proportions, and
+    the Bayesian model with the spec's priors."""
     runs = [
         ("as specified", {}),
         ("REML", {"method": "REML", "test": "z"}),
         ("REML, Hartung-Knapp", {"method": "REML", "test": "knha"}),
         ("DerSimonian-Laird", {"method": "DL", "test": "z"}),
     ]
+    glmms = [(name, m) for name, m in methods.METHODS.items() if m.family == methods.EXACT]
     if spec.counts:
         runs.append(("Mantel-Haenszel", {"method": "MH", "test": "z"}))
         runs.append(("Peto", {"method": "Peto", "measure": "OR", "test": "z"}))
         runs += [
             (_short(m), {"method": name, "measure": "OR", "test": "z"})
-            for name, m in methods.METHODS.items()
-            if m.family == methods.EXACT
+            for name, m in glmms
+            if "OR" in m.measures
+        ]
+    if spec.single_arm:
+        runs += [
+            (_short(m), {"method": name, "measure": "PLO", "test": "z"})
+            for name, m in glmms
+            if "PLO" in m.measures
         ]
     runs.append(("Bayesian", {"method": "bayes", "test": "z"}))
     return runs

@@ -40,7 +40,7 @@ def _method_help() -> str:
     words = {
         methods.COMMON: "common effect",
         methods.RANDOM: "random effects, by tau² estimator",
-        methods.EXACT: "exact likelihood (2×2 counts)",
+        methods.EXACT: "exact likelihood: 2×2 counts; GLMM for single-arm proportions",
         methods.BAYES: "Bayesian (priors: --tau-prior, --mu-prior)",
     }
     parts = [
@@ -242,8 +242,19 @@ MODEL_OPTIONS = (
 
 
 def overrides(options: dict) -> dict:
-    """Keyword arguments for :func:`metaall.analysis.with_options` from CLI options."""
-    return {name: options.get(name) for name in MODEL_OPTIONS}
+    """Keyword arguments for :func:`metaall.analysis.with_options` from CLI options.
+
+    A command without ``--mods`` (all but ``pool``) leaves the spec's meta-regression
+    out when ``--method`` names a model that cannot fit one (GLMM, bayes, MH, ...), as
+    ``pool --mods none`` does: the figure or diagnostic does not draw on it."""
+    out = {name: options.get(name) for name in MODEL_OPTIONS}
+    method = options.get("method")
+    if "mods" not in options and method is not None:
+        try:
+            methods.inverse_variance(method)
+        except ValueError:
+            out["mods"] = ()
+    return out
 
 
 def figure_options(default_width: str | None, width_help: str = ""):

@@ -79,7 +79,8 @@ def bias(project: Project, analysis, subgroup, data_file, fmt: str, **options) -
     influence="metafor's influence diagnostics.",
     overlap="Pool each other study of an overlap group (studies.csv) instead of the spec's choice.",
     models="The same evidence under every model: inverse variance (REML, Hartung-Knapp, DL), "
-    "Mantel-Haenszel, Peto, the binomial GLMMs and the Bayesian model.",
+    "Mantel-Haenszel, Peto, the binomial GLMMs (of 2×2 counts, or of single-arm proportions) "
+    "and the Bayesian model.",
 )
 @by_option
 @model_options

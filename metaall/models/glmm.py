@@ -1,10 +1,14 @@
-"""Binomial generalized linear mixed models for the odds ratio and the exact
-conditional model (metafor's ``rma.glmm``, Viechtbauer 2010, J Stat Softw 36(3);
-Stijnen, Hamza & Özdemir 2010, Stat Med 29:3046).
+"""Binomial generalized linear mixed models for the odds ratio, the exact
+conditional model and single-arm proportions (metafor's ``rma.glmm``, Viechtbauer
+2010, J Stat Softw 36(3); Stijnen, Hamza & Özdemir 2010, Stat Med 29:3046).
 
-``fit_glmm`` fits one of metafor's four models (``UM.FS``, ``UM.RS``, ``CM.EL``,
-``CM.AL``; see :mod:`metaall.models.glmm_models`) by maximum likelihood and reports,
-as metafor:
+``fit_glmm`` fits one of metafor's four models of 2×2 tables (``UM.FS``, ``UM.RS``,
+``CM.EL``, ``CM.AL``; ``measure='OR'``) or its random-intercept logistic model of
+single-arm proportions (``GLMM``; ``measure='PLO'`` with ``xi``/``ni``, as
+``rma.glmm(measure = "PLO")``, the default of R meta's ``metaprop``; see
+:mod:`metaall.models.glmm_models`) by maximum likelihood and reports, as metafor
+(for proportions read "log odds" for "log odds ratio"; ``back_transform('PLO', ·)``
+gives the pooled proportion):
 
 * the pooled log odds ratio θ̂ with se from the inverse observed information (the
   Hessian of the approximate marginal log-likelihood in all parameters, as lme4's
@@ -24,7 +28,9 @@ as metafor:
   ``weights`` are *approximate, display-only* percentages 100·wᵢ/Σwᵢ with
   wᵢ = 1/(vᵢ + τ̂²): a GLMM has no study weights.
 
-Studies with no events in either arm (or only events) are dropped when ``drop00``
+The GLMM for proportions keeps studies with xᵢ = 0 or xᵢ = nᵢ (it needs no continuity
+correction; ``add``/``to`` only shape the display effects). Studies with no events in
+either arm (or only events) are dropped from the models of 2×2 tables when ``drop00``
 (metafor's default, applied by ``rma.glmm`` to all four models); their names are in
 ``dropped``. With one study τ² is not identifiable: metafor stops with an error; here
 the model is fitted with τ² = 0 (σ² included for UM.RS) and ``algorithm`` says so.
@@ -49,13 +55,19 @@ from metaall.models.fit import check_level
 from metaall.models.glmm_models import (
     DEFAULT_NODES,
     FITTERS,
+    Events,
     ModelFit,
     Tables,
+    fit_proportions,
 )
 from metaall.models.result import STAT_FIELDS, PooledResult
 
 GLMM_TESTS = ("z", "knha", "t")
 NOT_FITTED = "not fitted: "
+COUNTS = {"OR": ("ai", "n1i", "ci", "n2i"), "PLO": ("xi", "ni")}
+"""The counts each GLMM measure is fitted to, by keyword (2×2 tables; single arms)."""
+PROPORTIONS = "GLMM"
+"""The model of single-arm proportions."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +80,13 @@ class GLMMSettings:
     to: str = "only0"
     drop00: bool = True
     nagq: int | str | None = None
+    measure: str = "OR"
 
 
 @dataclass(frozen=True)
 class GLMMResult(PooledResult):
-    """Result of :func:`fit_glmm` (``method`` is the model name, e.g. ``"CM.EL"``).
+    """Result of :func:`fit_glmm` (``method`` is the model name, e.g. ``"CM.EL"``;
+    ``"GLMM"`` for proportions, whose ``tables`` are (xi, ni)).
 
     Extra fields: ``loglik`` (metafor's ``fit.stats["ll", "ML"]``), ``loglik_marginal``
     (the maximised approximate marginal log-likelihood), ``QE_lrt``/``QE_lrt_pval``,
@@ -112,18 +126,16 @@ class GLMMResult(PooledResult):
         return np.array([name not in self.dropped for name in self._labels()])
 
     def study_table(self) -> list[dict]:
-        """One record per study: its counts, display effect, weight and whether used."""
+        """One record per study: its counts (ai, n1i, ci, n2i; xi, ni for proportions),
+        display effect, weight and whether used."""
         self._require_single("the table of studies")
+        keys = COUNTS[self.settings.measure]
         rows = []
         for j, (name, used) in enumerate(zip(self._labels(), self.used, strict=True)):
-            ai, n1i, ci, n2i = (float(t[j]) for t in self.tables)
             rows.append(
                 dict(
                     study=name,
-                    ai=ai,
-                    n1i=n1i,
-                    ci=ci,
-                    n2i=n2i,
+                    **{key: float(t[j]) for key, t in zip(keys, self.tables, strict=True)},
                     yi=float(self.yi[j]),
                     vi=float(self.vi[j]),
                     weight=float(self.weights[j]),
@@ -140,9 +152,11 @@ class GLMMResult(PooledResult):
         for row in keep:
             idx = np.flatnonzero(row)
             try:
+                counts = zip(COUNTS[s.measure], self.tables, strict=True)
                 rows.append(
                     fit_glmm(
-                        *(t[idx] for t in self.tables),
+                        **{key: t[idx] for key, t in counts},
+                        measure=s.measure,
                         model=s.model,
                         test=s.test,
                         level=self.level,
@@ -201,22 +215,52 @@ def _stack(parent: GLMMResult, keep: np.ndarray, rows: list) -> GLMMResult:
     )
 
 
-def _check_arguments(ai, measure: str, model: str, test: str, nagq) -> int | str:
-    """Validate the settings; the number of quadrature nodes to use."""
-    if str(measure).upper() != "OR":
+def _measure_and_model(measure: str, model: str | None) -> tuple[str, str]:
+    """The canonical measure and model; ValueError for a measure the GLMMs do not pool
+    or a model of the other kind of data (saying which to use)."""
+    entry = methods.measure(measure)
+    if entry.name not in COUNTS:
+        if entry.proportion:
+            raise ValueError(
+                f"{measure!r} is not a GLMM measure: the GLMM for proportions is the logistic "
+                "model; use measure='PLO' with xi and ni (other transformations are pooled by "
+                "inverse variance)"
+            )
         raise ValueError(
             f"{measure!r} is not a GLMM measure: metafor's rma.glmm models (and metaall's) "
-            "pool the odds ratio; use measure='OR' (for a risk ratio, pool the log RR with "
-            "the Bayesian normal-normal model or an inverse-variance fit)"
+            "pool the odds ratio or a single-arm proportion (logit); use measure='OR' (for a "
+            "risk ratio, pool the log RR with the Bayesian normal-normal model or an "
+            "inverse-variance fit)"
         )
-    if model not in FITTERS:
+    if model is None:
+        model = PROPORTIONS if entry.name == "PLO" else "UM.FS"
+    if isinstance(model, str) and model.lower() in methods.accepted("method"):
+        model = methods.method(model).name  # any case, as everywhere
+    if model not in DEFAULT_NODES:
         glmms = ", ".join(methods.names("method", methods.EXACT))
         raise ValueError(f"unknown GLMM model {model!r}; use one of {glmms}")
+    two_arm = ", ".join(FITTERS)
+    if entry.name == "PLO" and model != PROPORTIONS:
+        raise ValueError(
+            f"{model} is a model of 2×2 tables (measure='OR'); for single-arm proportions "
+            f"use model='{PROPORTIONS}' (measure='PLO' with xi and ni)"
+        )
+    if entry.name == "OR" and model == PROPORTIONS:
+        raise ValueError(
+            f"{PROPORTIONS} is the model of single-arm proportions (measure='PLO' with xi "
+            f"and ni); for 2×2 tables use one of {two_arm}"
+        )
+    return entry.name, model
+
+
+def _check_arguments(counts: dict, model: str, test: str, nagq) -> int | str:
+    """Validate the settings; the number of quadrature nodes to use."""
     if test not in GLMM_TESTS:
         raise ValueError(f"unknown test {test!r}; use 'z' or 'knha' (t with k-1 df; alias 't')")
-    if np.ndim(ai) > 1:
+    first = next(iter(counts.values()))
+    if np.ndim(first) > 1:
         raise ValueError(
-            f"fit_glmm takes one meta-analysis (1-D counts), got shape {np.shape(ai)}; "
+            f"fit_glmm takes one meta-analysis (1-D counts), got shape {np.shape(first)}; "
             "fit batches row by row"
         )
     if nagq is None:
@@ -268,12 +312,12 @@ def _check_estimable(model: str, t: Tables) -> None:
 
 
 def fit_glmm(
-    ai,
-    n1i,
-    ci,
-    n2i,
+    ai=None,
+    n1i=None,
+    ci=None,
+    n2i=None,
     measure: str = "OR",
-    model: str = "UM.FS",
+    model: str | None = None,
     test: str = "z",
     level: float = 0.95,
     studies: Sequence[str] | None = None,
@@ -281,21 +325,40 @@ def fit_glmm(
     to: str = "only0",
     drop00: bool = True,
     nagq: int | str | None = None,
+    *,
+    xi=None,
+    ni=None,
 ) -> GLMMResult:
-    """Fit metafor's ``rma.glmm`` model ``model`` to 2×2 tables (see module docstring).
+    """Fit metafor's ``rma.glmm`` model ``model`` to 2×2 tables or, with
+    ``measure='PLO'``, the GLMM to single-arm proportions (see module docstring).
 
-    ``ai``/``ci`` events and ``n1i``/``n2i`` totals in the treatment/control arms
-    (1-D). ``add``/``to``/``drop00`` as metafor: ``add``/``to`` only shape the
-    display effects ``yi``/``vi`` (and so I²); ``drop00`` also drops studies with no
-    events (or only events) in both arms from the model. ``nagq`` is the number of
-    adaptive Gauss-Hermite nodes or ``"exact"`` (numerically exact integration); the
-    default is metafor's: 7 nodes for UM.FS and CM.AL (lme4's ``nAGQ = 7``), exact for
-    CM.EL; UM.RS always uses the Laplace approximation, as lme4 must.
+    ``ai``/``ci`` events and ``n1i``/``n2i`` totals in the treatment/control arms; or
+    ``xi`` events of ``ni`` (1-D). ``model`` defaults to UM.FS for tables and is
+    ``GLMM`` for proportions. ``add``/``to``/``drop00`` as metafor: ``add``/``to``
+    only shape the display effects ``yi``/``vi`` (and so I²); ``drop00`` also drops
+    tables with no events (or only events) in both arms from the model. ``nagq`` is
+    the number of adaptive Gauss-Hermite nodes or ``"exact"`` (numerically exact
+    integration); the default is metafor's: 7 nodes for UM.FS, CM.AL and GLMM (lme4's
+    ``nAGQ = 7``), exact for CM.EL; UM.RS always uses the Laplace approximation, as
+    lme4 must.
     """
-    if isinstance(model, str) and model.lower() in methods.accepted("method"):
-        model = methods.method(model).name  # any case, as everywhere
-    nodes = _check_arguments(ai, measure, model, test, nagq)
+    measure, model = _measure_and_model(measure, model)
+    given = dict(ai=ai, n1i=n1i, ci=ci, n2i=n2i, xi=xi, ni=ni)
+    extra = [
+        key for key, value in given.items() if value is not None and key not in COUNTS[measure]
+    ]
+    missing = [key for key in COUNTS[measure] if given[key] is None]
+    if extra or missing:
+        raise ValueError(
+            f"measure {measure} takes {', '.join(COUNTS[measure])}"
+            + (f", not {', '.join(extra)}" if extra else f" ({', '.join(missing)} missing)")
+        )
+    nodes = _check_arguments({key: given[key] for key in COUNTS[measure]}, model, test, nagq)
     level = check_level(level)
+    settings = GLMMSettings(model, test, add, to, drop00, nagq, measure)
+    names = tuple(studies) if studies is not None else None
+    if measure == "PLO":
+        return _fit_proportions(xi, ni, nodes, settings, level, names)
     counts = validate_counts({"ai": ai, "n1i": n1i, "ci": ci, "n2i": n2i}, studies)
     if np.isnan(counts["ai"]).any():
         raise ValueError("fit_glmm needs complete tables (no missing counts)")
@@ -311,11 +374,24 @@ def fit_glmm(
     t = Tables(*(x[use] for x in tables))
     _check_estimable(model, t)
     fit = FITTERS[model](t, nodes, k > 1)
-    if k == 1:
-        fit = _single_study(fit)
-    settings = GLMMSettings(model, test, add, to, drop00, nagq)
-    names = tuple(studies) if studies is not None else None
-    return _assemble(fit, es, tables, settings, level, names)
+    return _assemble(_single_study(fit) if k == 1 else fit, es, tables, settings, level, names)
+
+
+def _fit_proportions(xi, ni, nodes, settings: GLMMSettings, level, names) -> GLMMResult:
+    """The GLMM for proportions on every study, those with xᵢ = 0 or nᵢ included."""
+    es = effect_sizes(measure="PLO", xi=xi, ni=ni, add=settings.add, to=settings.to, studies=names)
+    x, n = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (xi, ni))
+    if np.any(np.floor(x) != x) or np.any(np.floor(n) != n):
+        raise ValueError("fit_glmm needs whole-number counts xi and ni")
+    for edge, value, word in ((x == 0, "0", "no events"), (x == n, "1", "only events")):
+        if edge.all():
+            raise ValueError(
+                f"{PROPORTIONS}: every study has {word}: the maximum-likelihood proportion is "
+                f"{value} (log odds {'-' if value == '0' else '+'}∞), which a logistic model "
+                "cannot estimate"
+            )
+    fit = fit_proportions(Events(x, n), nodes, len(x) > 1)
+    return _assemble(_single_study(fit) if len(x) == 1 else fit, es, (x, n), settings, level, names)
 
 
 def _single_study(fit: ModelFit) -> ModelFit:

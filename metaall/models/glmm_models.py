@@ -1,7 +1,8 @@
 """The four binomial-normal models of metafor's ``rma.glmm`` for the odds ratio
 (Stijnen, Hamza & Özdemir 2010, Stat Med 29:3046; Jackson et al. 2018, Stat Med
-37:1059, models 2-4 and 6-7), their common-effect and saturated counterparts for
-metafor's heterogeneity tests, and the likelihood each one maximises.
+37:1059, models 2-4 and 6-7) and its model for single-arm proportions, their
+common-effect and saturated counterparts for metafor's heterogeneity tests, and the
+likelihood each one maximises.
 
 With aᵢ/n1ᵢ events in the treatment arm, cᵢ/n2ᵢ in the control arm, mᵢ = aᵢ + cᵢ:
 
@@ -17,7 +18,12 @@ With aᵢ/n1ᵢ events in the treatment arm, cᵢ/n2ᵢ in the control arm, mᵢ
   (the exact conditional likelihood, Van Houwelingen et al. 1993, Stat Med
   12:2273), integrated to double precision (``"exact"`` in
   :mod:`metaall.models.glmm_quadrature`; metafor uses R's ``integrate`` with
-  relative tolerance 1.2e-4).
+  relative tolerance 1.2e-4);
+* ``GLMM`` (single-arm proportions, ``rma.glmm(measure = "PLO")``): xᵢ events of nᵢ,
+  xᵢ ~ Binomial(nᵢ, logit⁻¹(μ + uᵢ)), uᵢ ~ N(0, τ²) (Hamza, van Houwelingen & Stijnen
+  2008, J Clin Epidemiol 61:41; Stijnen et al. 2010; lme4
+  ``glmer(cbind(xi, ni - xi) ~ 1 + (1 | study), nAGQ = 7)``): CM.AL's likelihood
+  without its offset.
 
 Heterogeneity tests as metafor (``QE.Wld``, ``QE.LRT``, k - 1 df): the Wald test that
 the study-specific log odds ratios of the saturated model are equal, and the
@@ -30,7 +36,7 @@ saturated log-likelihood.
 
 The reported log-likelihood is metafor's ``fit.stats["ll", "ML"]``: the maximised
 marginal log-likelihood for ``UM.RS`` (lme4's Laplace ``logLik``) and ``CM.EL``; for
-``UM.FS`` and ``CM.AL`` metafor reports ``ll.QE - deviance/2``, the binomial
+``UM.FS``, ``CM.AL`` and ``GLMM`` metafor reports ``ll.QE - deviance/2``, the binomial
 log-likelihood at the conditional modes of the random effects (lme4's ``deviance``
 of a GLMM is the sum of squared deviance residuals), which is reproduced here; the
 maximised criterion itself is ``loglik_marginal``.
@@ -47,7 +53,7 @@ from metaall.models.glmm_newton import Optimum, Problem, maximise
 from metaall.models.glmm_quadrature import Design
 from metaall.models.nchg import NoncentralHypergeometric
 
-DEFAULT_NODES = {"UM.FS": 7, "UM.RS": 1, "CM.AL": 7, "CM.EL": "exact"}
+DEFAULT_NODES = {"UM.FS": 7, "UM.RS": 1, "CM.AL": 7, "CM.EL": "exact", "GLMM": 7}
 TAU_START = 0.5
 SINGULAR = 1e-10
 
@@ -64,6 +70,18 @@ class Tables:
     @property
     def k(self) -> int:
         return len(self.a)
+
+
+@dataclass(frozen=True)
+class Events:
+    """Single-arm counts a proportion model is fitted to: ``x`` events of ``n``."""
+
+    x: np.ndarray
+    n: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return len(self.x)
 
 
 @dataclass(frozen=True)
@@ -268,16 +286,17 @@ def _conditional_fits(design: Design, nodes, random: bool, what: str):
     return fe, opt, _covariance(opt, [1], what)
 
 
-def fit_cm_al(t: Tables, nodes: int, random: bool) -> ModelFit:
-    """CM.AL (see module docstring)."""
-    k = t.k
-    m = t.a + t.c
-    fam = Binomial.from_counts(t.a[:, None], m[:, None])
-    design = Design(fam, np.ones((k, 1, 1)), np.ones((k, 1, 1)), np.log(t.n1 / t.n2)[:, None])
-    fe, opt, cov = _conditional_fits(design, nodes, random, "CM.AL")
-    finite = (t.a > 0) & (t.c > 0)
-    af, cf = t.a[finite], t.c[finite]
-    est = np.log(af / cf) - np.log(t.n1[finite] / t.n2[finite])
+def _random_intercept(x, n, offset, nodes, random: bool, model: str) -> ModelFit:
+    """xᵢ ~ Binomial(nᵢ, logit⁻¹(offsetᵢ + θ + uᵢ)), uᵢ ~ N(0, τ²): CM.AL and the GLMM
+    for proportions. Wald test on the studies' own log odds xᵢ/(nᵢ - xᵢ) (less the
+    offset; variance 1/xᵢ + 1/(nᵢ - xᵢ)), those at an edge left out (see module
+    docstring); LRT against the saturated binomial fit."""
+    k = len(x)
+    fam = Binomial.from_counts(x[:, None], n[:, None])
+    design = Design(fam, np.ones((k, 1, 1)), np.ones((k, 1, 1)), offset[:, None])
+    fe, opt, cov = _conditional_fits(design, nodes, random, model)
+    finite = (x > 0) & (x < n)
+    xf, mf = x[finite], (n - x)[finite]
     return ModelFit(
         estimate=float(opt.x[0]),
         var=float(cov[0, 0]),
@@ -285,10 +304,20 @@ def fit_cm_al(t: Tables, nodes: int, random: bool) -> ModelFit:
         sigma2=None,
         loglik=float(opt.integral.cond_loglik.sum()),
         loglik_marginal=opt.loglik,
-        QE_wald=_wald_independent(est, 1 / af + 1 / cf),
+        QE_wald=_wald_independent(np.log(xf / mf) - offset[finite], 1 / xf + 1 / mf),
         QE_lrt=max(2 * (fam.saturated_loglik().sum() - fe.loglik), 0.0),
-        algorithm=_algorithm("CM.AL", nodes, opt),
+        algorithm=_algorithm(model, nodes, opt),
     )
+
+
+def fit_cm_al(t: Tables, nodes: int, random: bool) -> ModelFit:
+    """CM.AL (see module docstring)."""
+    return _random_intercept(t.a, t.a + t.c, np.log(t.n1 / t.n2), nodes, random, "CM.AL")
+
+
+def fit_proportions(t: Events, nodes: int, random: bool) -> ModelFit:
+    """GLMM for single-arm proportions (see module docstring)."""
+    return _random_intercept(t.x, t.n, np.zeros(t.k), nodes, random, "GLMM")
 
 
 def fit_cm_el(t: Tables, nodes: int, random: bool) -> ModelFit:
@@ -323,3 +352,4 @@ def fit_cm_el(t: Tables, nodes: int, random: bool) -> ModelFit:
 
 
 FITTERS = {"UM.FS": fit_um_fs, "UM.RS": fit_um_rs, "CM.AL": fit_cm_al, "CM.EL": fit_cm_el}
+"""The models of 2×2 tables; :func:`fit_proportions` is the one of single-arm counts."""

@@ -299,7 +299,9 @@ def model_text(runs: Sequence[ModelRun], rows: list[dict]) -> str:
             f"{p:<14}  {fmt_num(row['tau2'], 4)}"
         )
     out += [f"Caution: {run.caution}." for run in runs if run.caution and run.result]
-    out += ["", "CrI for the Bayesian model; GLMMs and Peto pool the odds ratio. Sources:"]
+    pooled = {methods.COUNTS: "; GLMMs and Peto pool the odds ratio"}
+    pooled[methods.PROPORTIONS] = "; the GLMM pools the logit of the proportion"
+    out += ["", f"CrI for the Bayesian model{pooled.get(spec.data_kind, '')}. Sources:"]
     seen = []
     for run in runs:
         entry = methods.method(run.spec.method)

@@ -118,6 +118,10 @@ def methods_paragraph(result: AnalysisResult, cite: _Citations | None = None) ->
         rule = proportion_rule(spec.zero_cells.add, spec.zero_cells.to).replace(
             " added", " was added"
         )
+        if method.tables:
+            rule += (
+                f" to compute the study proportions shown; the {method.name} used the raw counts"
+            )
         parts.append(f"For proportions, {rule} {cite(ZERO_CELLS)}.")
     if spec.data_kind == methods.MEANS and any(
         r.effect.from_median(arm) for r in result.overall.rows for arm in ("t", "c")
@@ -143,7 +147,7 @@ def methods_paragraph(result: AnalysisResult, cite: _Citations | None = None) ->
         heterogeneity += (
             f", with the posterior median and credible interval of tau {cite(POSTERIOR_TAU)}"
         )
-    elif method.random_effects:
+    elif method.tau2_estimator:  # the GLMMs have no Q-profile intervals
         heterogeneity += f", with Q-profile confidence intervals for tau² and I² {cite(Q_PROFILE)}"
     parts.append(heterogeneity + ".")
     if method.random_effects and spec.prediction_interval:

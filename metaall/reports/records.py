@@ -192,6 +192,11 @@ def method_details(result: AnalysisResult) -> dict:
     if spec.single_arm:
         z = spec.zero_cells
         rule = proportion_rule(z.add, z.to)
+        if method.tables:
+            rule += (
+                "; the model pools the raw counts, the correction only touches the study "
+                "proportions shown"
+            )
         details["zero_cells"] = {"add": z.add, "to": z.to, "drop00": False, "rule": rule}
     if result.regression is not None:
         details["meta-regression"] = f"moderators {result.regression.coding}"
