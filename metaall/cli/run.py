@@ -253,8 +253,10 @@ run = _command(
     """Re-run every analysis and write its reports (text, JSON, CSV, Markdown) and
     figures, overall and per subgroup, to --out; say what changed since the last run.
 
-    Files metaall wrote before are replaced; any other file is never overwritten
-    (unless --force).
+    An analysis whose inputs (its data rows, spec, these options, metaall version)
+    are unchanged since the last run into --out keeps its files, neither refitted nor
+    redrawn (--rebuild recomputes all). Files metaall wrote before are replaced; any
+    other file is never overwritten (unless --force).
 
     \b
     Examples:
@@ -266,7 +268,8 @@ export = _command(
     "export",
     """Write every analysis's figures (forest plot; funnel plot when k ≥ 3) and tables,
     overall and per subgroup, to --out, in the formats and style a journal asks for:
-    the same job as 'metaall run', named for the manuscript step.
+    the same job as 'metaall run', named for the manuscript step (unchanged analyses
+    keep their files; --rebuild redraws all).
 
     \b
     Examples:

@@ -25,14 +25,17 @@ from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from metaall._version import __version__
 from metaall.data import AnalysisSpec, Extractions
 from metaall.data.writing import UnsafeTarget
-from metaall.figures.settings import FigureSettings
 from metaall.reports.outputs import file_digest
+
+if TYPE_CHECKING:  # figures sit above reports; the key needs only the settings' fields
+    from metaall.figures.settings import FigureSettings
 
 LOCATION = ("path", "line")
 """Fields of a row that say where it sits in its file (error messages only)."""
