@@ -9,15 +9,21 @@ import importlib
 import json
 import random
 import signal
+import subprocess
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from test_cli import invoke
-from test_safety_processes import start
+from test_safety_processes import ENV, start
 
 import metaall.reports.reuse
+from metaall.analysis import Project
+from metaall.figures.settings import FigureSettings
 from metaall.reports.outputs import MANIFEST
+from metaall.reports.reuse import analysis_key, run_inputs
 
 RUN = importlib.import_module("metaall.cli.run")  # the module; metaall.cli.run is the command
 
@@ -89,6 +95,19 @@ def test_an_unchanged_rerun_reuses_every_analysis_and_touches_no_file(small, com
     assert "no change since the last run" in again.output
     assert stats(small / "out") == before
     assert first.output.splitlines()[1] == again.output.splitlines()[2]  # the skipped groups
+
+
+def test_an_unchanged_run_imports_neither_matplotlib_nor_pandas(small):
+    run(small, *FIGURES)
+    args = ["-C", str(small), "run", "--out", "out", *FIGURES]
+    probe = (
+        "import sys; from metaall.cli import cli\n"
+        f"cli.main({args!r}, standalone_mode=False)\n"
+        "print(sorted(m for m in ('matplotlib', 'pandas') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV)
+    assert "reused 3 analyses" in done.stdout, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
 
 
 def test_one_new_trial_refits_and_redraws_only_its_analysis(small, computed):
@@ -234,3 +253,22 @@ def test_an_incremental_run_killed_midway_leaves_a_consistent_folder(small):
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
     run(small, *FIGURES, out="fresh")
     assert contents(out) == contents(small / "fresh")
+
+
+def test_the_key_is_the_analysis_rows_and_settings_not_where_rows_sit(project):
+    data, specs = Project(project).load()
+    spec, run_ = specs["os"], run_inputs(None)
+    key = analysis_key(spec, data, run_)
+    effects = data.effects
+    moved = replace(data, effects=tuple(replace(e, path="x.csv", line=e.line + 9) for e in effects))
+    assert analysis_key(spec, moved, run_) == key
+    own = replace(data, effects=tuple(e for e in effects if e.outcome == spec.outcome))
+    assert analysis_key(spec, own, run_) == key
+    first = next(i for i, e in enumerate(effects) if e.outcome == spec.outcome)
+    edited = list(effects)
+    edited[first] = replace(effects[first], note=effects[first].note + ".")
+    assert analysis_key(spec, replace(data, effects=tuple(edited)), run_) != key
+    assert analysis_key(replace(spec, level=0.9), data, run_) != key
+    look = (FigureSettings(), ("png",))
+    assert analysis_key(spec, data, run_inputs(look)) != key
+    assert run_inputs(look) != run_inputs((FigureSettings(dpi=600), ("png",)))

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -118,7 +119,9 @@ def _draw_all(jobs: list[tuple]) -> list[dict[str, bytes]]:
 Figures = tuple[FigureSettings, tuple[str, ...]]
 
 
-def _computed(spec: AnalysisSpec, data: Extractions, figures: Figures | None):
+def _computed(
+    spec: AnalysisSpec, data: Extractions, figures: Figures | None
+) -> tuple[dict[str, bytes], list[tuple], dict, list[str]]:
     """One analysis run overall and per subgroup: its tables, the figure jobs of its
     results, its summary, and the groups with no estimable study (nothing written)."""
     results = [run_analysis(spec, data, g) for g in [None, *available_subgroups(spec, data)]]
@@ -142,7 +145,7 @@ def _produce(
     folder: Path,
     figures: Figures | None,
     rebuild: bool,
-):
+) -> Callable[[dict], Outputs]:
     """The ``produce`` step of :func:`write_outputs`: per analysis, its files from the
     last run when its inputs are unchanged (never with ``rebuild``), else computed."""
     run = run_inputs(figures)
