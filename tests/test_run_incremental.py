@@ -272,3 +272,26 @@ def test_the_key_is_the_analysis_rows_and_settings_not_where_rows_sit(project):
     look = (FigureSettings(), ("png",))
     assert analysis_key(spec, data, run_inputs(look)) != key
     assert run_inputs(look) != run_inputs((FigureSettings(dpi=600), ("png",)))
+
+
+def test_a_kept_file_changed_during_the_run_is_caught_under_the_lock(small, monkeypatch):
+    """The run decides and draws before it takes the folder's lock; if a file it keeps
+    changes meanwhile, it decides again under the lock."""
+    run(small, "--no-figures")
+    table = small / "out" / "lfs.txt"
+    written = table.read_bytes()
+    assert invoke(small, *OS_TRIAL).exit_code == 0
+    names: list[str] = []
+    real = RUN.run_analysis
+
+    def meddling(spec, data, subgroup=None):
+        if subgroup is None:
+            names.append(spec.name)
+            if names == ["os"]:  # lfs.txt was found intact just before: now it goes
+                table.unlink()
+        return real(spec, data, subgroup)
+
+    monkeypatch.setattr(RUN, "run_analysis", meddling)
+    done = run(small, "--no-figures")
+    assert names == ["os", "lfs", "os"] and "reused 1 analyses" in done.output
+    assert table.read_bytes() == written

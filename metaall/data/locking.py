@@ -3,8 +3,7 @@
 ``metaall add`` holds an *exclusive* lock on ``extractions/`` while it reads, checks
 and writes; every loader holds a *shared* lock while it reads the three CSV files, so
 it sees them all before or all after an add, never half of one. ``metaall run``
-holds an exclusive lock on its output folder for the whole run (what to reuse,
-what to compute, the writes).
+holds an exclusive lock on its output folder while it writes there.
 
 Why ``fcntl.flock`` on the folder itself and not the ``filelock`` package (or a lock
 file): readers need a *shared* lock, so that several ``pool`` commands run side by

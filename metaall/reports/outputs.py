@@ -17,7 +17,7 @@ a killed run are removed by the next one. Without a manifest (deleted,
 or the first run was killed before writing it) a file whose bytes equal the new
 output is simply kept. A damaged manifest stops the run with a message; ``force``
 writes a new one. Two runs into the same folder take turns (an exclusive lock on the
-folder for the whole run, :mod:`metaall.data.locking`).
+folder, :mod:`metaall.data.locking`).
 
 The manifest also records, per analysis, its content key, the files it wrote and the
 subgroups with nothing to write (``analyses``): the next run keeps the files of an
@@ -145,7 +145,7 @@ def read_manifest(folder: Path) -> dict:
         raise DamagedManifest(f"{path} is damaged ({exc})") from None
 
 
-def file_digest(path: Path) -> str | None:
+def _current(path: Path) -> str | None:
     """The SHA-256 of the regular file at ``path``; None if nothing is there; raises
     UnsafeTarget for a link or anything else that is not a regular file."""
     try:
@@ -171,7 +171,7 @@ def _plan(folder: Path, files: Mapping[str, bytes], manifest: dict, force: bool)
     for name, data in files.items():
         path = folder / name
         try:
-            digest = file_digest(path)
+            digest = _current(path)
         except UnsafeTarget:
             if not (force and path.is_symlink()):
                 raise
@@ -196,6 +196,24 @@ def _save_manifest(folder: Path, record: dict) -> None:
     write_atomic(folder / MANIFEST, to_json(record).encode(), follow_symlinks=False)
 
 
+def intact(folder: Path, hashes: Mapping[str, str]) -> bool:
+    """True when each file named in ``hashes`` is a regular file in ``folder`` holding
+    the bytes of its SHA-256 there."""
+    try:
+        return all(_current(folder / name) == digest for name, digest in hashes.items())
+    except UnsafeTarget:
+        return False
+
+
+def _peek(folder: Path) -> dict:
+    """The manifest as it is, read without the lock (written by atomic renames, it is
+    always whole); a damaged one vouches for nothing here."""
+    try:
+        return read_manifest(folder)
+    except DamagedManifest:
+        return _empty()
+
+
 def _usable_manifest(folder: Path, force: bool) -> dict:
     """The folder's manifest; a damaged one stops the run unless ``force`` (then metaall
     starts a new one, removing a link in its place)."""
@@ -215,16 +233,21 @@ def _usable_manifest(folder: Path, force: bool) -> dict:
 def write_outputs(
     folder: Path, produce: Callable[[dict], Outputs], force: bool
 ) -> tuple[Outputs, list[str]]:
-    """Hold the folder's lock, hand its manifest to ``produce``, write the files it
-    returns and the new manifest; return the outputs and the change lines.
+    """Hand the folder's manifest to ``produce``, then write the files it returns and
+    the new manifest; return the outputs and the change lines.
 
     Refuses (FileExistsError, UnsafeTarget, DamagedManifest) to replace a file metaall
-    did not write, unless ``force`` (see the module docstring). ``produce`` decides
-    which files of the last run to keep while no other run can change them."""
+    did not write, unless ``force`` (see the module docstring). ``produce`` (which
+    files of the last run to keep, and the new ones) runs before the lock is taken,
+    and again under it if meanwhile another run changed the manifest or a kept file
+    changed."""
     folder.mkdir(parents=True, exist_ok=True)
+    seen = _peek(folder)
+    outputs = produce(seen)
     with locked(folder, exclusive=True):
         manifest = _usable_manifest(folder, force)
-        outputs = produce(manifest)
+        if manifest != seen or not intact(folder, outputs.kept):
+            outputs = produce(manifest)
         files = outputs.files
         kept = {name: digest for name, digest in outputs.kept.items() if name not in files}
         known = {MANIFEST, *files, *(n for section in _SECTIONS for n in manifest[section])}

@@ -31,8 +31,7 @@ import numpy as np
 
 from metaall._version import __version__
 from metaall.data import AnalysisSpec, Extractions
-from metaall.data.writing import UnsafeTarget
-from metaall.reports.outputs import file_digest
+from metaall.reports.outputs import intact
 
 if TYPE_CHECKING:  # figures sit above reports; the key needs only the settings' fields
     from metaall.figures.settings import FigureSettings
@@ -76,13 +75,6 @@ def analysis_key(spec: AnalysisSpec, data: Extractions, run: Mapping) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _intact(path: Path, digest: str) -> bool:
-    try:
-        return file_digest(path) == digest
-    except UnsafeTarget:
-        return False
-
-
 def reusable(folder: Path, manifest: Mapping, name: str, key: str) -> dict[str, str] | None:
     """The files (name -> SHA-256) analysis ``name`` wrote in the last run, when its key
     then was ``key``, its summary is on record and each file still holds those bytes;
@@ -91,6 +83,4 @@ def reusable(folder: Path, manifest: Mapping, name: str, key: str) -> dict[str, 
     if record is None or record["key"] != key or name not in manifest["summary"]:
         return None
     files = {file: manifest["files"].get(file, "") for file in record["files"]}
-    if all(_intact(folder / file, digest) for file, digest in files.items()):
-        return files
-    return None
+    return files if intact(folder, files) else None
