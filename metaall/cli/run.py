@@ -1,9 +1,11 @@
 """``metaall run`` and ``metaall export``: re-run every analysis and write its tables and
 figures to one folder, saying what changed since the last run.
 
-The extractions are read once, under their shared lock (one consistent snapshot); the
-figures are drawn from those results in worker processes, which end with the
-command: on Linux the kernel kills them when it dies (``PR_SET_PDEATHSIG``), and
+The extractions are read once, under their shared lock (one consistent snapshot).
+An analysis whose inputs are unchanged since the last run into the folder keeps its
+files and is neither fitted nor drawn (:mod:`metaall.reports.reuse`; ``--rebuild``
+recomputes all). The figures of the others are drawn in worker processes, which end
+with the command: on Linux the kernel kills them when it dies (``PR_SET_PDEATHSIG``), and
 everywhere each worker also watches its parent and exits when it is gone.
 """
 
@@ -17,12 +19,13 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
 
-from metaall.analysis import AnalysisResult, available_subgroups, run_analysis
+from metaall.analysis import available_subgroups, run_analysis
 from metaall.cli.common import (
     Project,
     figure_options,
@@ -31,10 +34,12 @@ from metaall.cli.common import (
     stack_options,
     usage_errors,
 )
+from metaall.data import AnalysisSpec, Extractions
 from metaall.data.writing import UnsafeTarget
 from metaall.figures.settings import FORMATS, FigureSettings
 from metaall.reports.changes import summary
-from metaall.reports.outputs import DamagedManifest, table_files, write_outputs
+from metaall.reports.outputs import DamagedManifest, Outputs, table_files, write_outputs
+from metaall.reports.reuse import analysis_key, reusable, run_inputs
 from metaall.reports.sequential import tsa_files
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -91,15 +96,12 @@ def _end_with(parent: int) -> None:
     threading.Thread(target=_watch, args=(parent,), daemon=True).start()
 
 
-def _draw_all(jobs: list[tuple]) -> dict[str, bytes]:
-    """Every job's figures, drawn on all CPUs (figures of whole analyses get a funnel
+def _draw_all(jobs: list[tuple]) -> list[dict[str, bytes]]:
+    """Each job's figures, drawn on all CPUs (figures of whole analyses get a funnel
     plot; a subgroup's funnel plot is on request, with 'metaall funnel')."""
-    files: dict[str, bytes] = {}
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
-        for job in jobs:
-            files |= _figures_of(job)
-        return files
+        return [_figures_of(job) for job in jobs]
     import multiprocessing
 
     # fork on Linux (fast; the workers are children of this process, as the
@@ -111,39 +113,93 @@ def _draw_all(jobs: list[tuple]) -> dict[str, bytes]:
         initializer=_end_with,
         initargs=(os.getpid(),),
     ) as pool:
-        for drawn in pool.map(_figures_of, jobs):
-            files |= drawn
-    return files
+        return list(pool.map(_figures_of, jobs))
+
+
+Figures = tuple[FigureSettings, tuple[str, ...]]
+
+
+def _computed(
+    spec: AnalysisSpec, data: Extractions, figures: Figures | None
+) -> tuple[dict[str, bytes], list[tuple], dict, list[str]]:
+    """One analysis run overall and per subgroup: its tables, the figure jobs of its
+    results, its summary, and the groups with no estimable study (nothing written)."""
+    results = [run_analysis(spec, data, g) for g in [None, *available_subgroups(spec, data)]]
+    files: dict[str, bytes] = {}
+    jobs: list[tuple] = []
+    skipped: list[str] = []
+    for result in results:
+        if result.overall.fit is None:
+            group = result.restricted_to
+            skipped.append(spec.name + (f" [{group}]" if group else ""))
+            continue
+        files |= table_files(result) | tsa_files(result)
+        if figures is not None:
+            jobs.append((result, *figures))
+    return files, jobs, summary(results[:1])[spec.name], skipped
+
+
+def _produce(
+    data: Extractions,
+    specs: dict[str, AnalysisSpec],
+    folder: Path,
+    figures: Figures | None,
+    rebuild: bool,
+) -> Callable[[dict], Outputs]:
+    """The ``produce`` step of :func:`write_outputs`: per analysis, its files from the
+    last run when its inputs are unchanged (never with ``rebuild``), else computed."""
+    run = run_inputs(figures)
+
+    def produce(manifest: dict) -> Outputs:
+        files: dict[str, bytes] = {}
+        kept: dict[str, str] = {}
+        summaries: dict[str, dict] = {}
+        analyses: dict[str, dict] = {}
+        jobs: list[tuple] = []
+        owners: list[str] = []
+        reused: list[str] = []
+        for name, spec in specs.items():
+            key = analysis_key(spec, data, run)
+            old = None if rebuild else reusable(folder, manifest, name, key)
+            if old is not None:
+                kept |= old
+                summaries[name] = manifest["summary"][name]
+                analyses[name] = manifest["analyses"][name]
+                reused.append(name)
+                continue
+            own, own_jobs, summaries[name], skipped = _computed(spec, data, figures)
+            files |= own
+            jobs += own_jobs
+            owners += [name] * len(own_jobs)
+            analyses[name] = {"key": key, "files": sorted(own), "skipped": skipped}
+        drawn = usage_errors(lambda: _draw_all(jobs))
+        for name, figures_drawn in zip(owners, drawn, strict=True):
+            files |= figures_drawn
+            analyses[name]["files"] = sorted({*analyses[name]["files"], *figures_drawn})
+        return Outputs(files, summaries, kept, analyses, tuple(reused))
+
+    return produce
 
 
 def write_everything(
-    project: Project, out: Path, figures: tuple[FigureSettings, tuple] | None, force: bool
+    project: Project, out: Path, figures: Figures | None, force: bool, rebuild: bool
 ) -> None:
-    """Run every analysis, overall and per subgroup; write reports (and figures)."""
+    """Run every analysis, overall and per subgroup, whose inputs changed since the
+    last run into ``out`` (every one with ``rebuild``); write reports (and figures)."""
     data, specs = project.load()
-    files: dict[str, bytes] = {}
-    overall: list[AnalysisResult] = []
-    jobs: list[tuple] = []
-    skipped = []
-    for spec in specs.values():
-        for subgroup in [None, *available_subgroups(spec, data)]:
-            result = run_analysis(spec, data, subgroup)
-            if subgroup is None:
-                overall.append(result)
-            if result.overall.fit is None:
-                skipped.append(spec.name + (f" [{subgroup}]" if subgroup else ""))
-                continue
-            files |= table_files(result) | tsa_files(result)
-            if figures is not None:
-                jobs.append((result, *figures))
-    if jobs:
-        files |= usage_errors(lambda: _draw_all(jobs))
     folder = out if out.is_absolute() else project.root / out
+    produce = _produce(data, specs, folder, figures, rebuild)
     try:
-        lines = write_outputs(folder, files, summary(overall), force)
+        outputs, lines = write_outputs(folder, produce, force)
     except (FileExistsError, UnsafeTarget, DamagedManifest) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(overall)} analyses, {len(files)} files written to {folder}")
+    click.echo(f"{len(specs)} analyses, {len(outputs.files)} files written to {folder}")
+    if outputs.reused:
+        click.echo(
+            f"reused {len(outputs.reused)} analyses unchanged since the last run "
+            f"({len(outputs.kept)} files kept as they were)"
+        )
+    skipped = [label for a in outputs.analyses.values() for label in a["skipped"]]
     if skipped:
         click.echo(f"no estimable study, nothing written: {', '.join(skipped)}")
     click.echo("changes since the last run:" if lines else "no change since the last run")
@@ -154,9 +210,10 @@ def write_everything(
 def _command(name: str, help_text: str) -> click.Command:
     """``run`` and ``export`` do the same job; each gets its own name and help."""
 
-    def command(project: Project, out: Path, figures: bool, formats, force, **options):
+    def command(project: Project, out: Path, figures: bool, formats, force, rebuild, **options):
         look = settings_from(options)
-        write_everything(project, out, (look, _formats(formats)) if figures else None, force)
+        chosen = (look, _formats(formats)) if figures else None
+        write_everything(project, out, chosen, force, rebuild)
 
     options = [
         click.option(
@@ -182,6 +239,13 @@ def _command(name: str, help_text: str) -> click.Command:
         click.option(
             "--force", is_flag=True, help="Overwrite files in --out that metaall did not write."
         ),
+        click.option(
+            "--rebuild",
+            is_flag=True,
+            help="Recompute and redraw every analysis, also those whose inputs (data rows, "
+            "spec, these options, metaall version) are unchanged since the last run "
+            "into --out, which otherwise keep their files.",
+        ),
         pass_project,
     ]
     return click.command(name, help=help_text)(stack_options(command, options))
@@ -192,8 +256,10 @@ run = _command(
     """Re-run every analysis and write its reports (text, JSON, CSV, Markdown) and
     figures, overall and per subgroup, to --out; say what changed since the last run.
 
-    Files metaall wrote before are replaced; any other file is never overwritten
-    (unless --force).
+    An analysis whose inputs (its data rows, spec, these options, metaall version)
+    are unchanged since the last run into --out keeps its files, neither refitted nor
+    redrawn (--rebuild recomputes all). Files metaall wrote before are replaced; any
+    other file is never overwritten (unless --force).
 
     \b
     Examples:
@@ -205,7 +271,8 @@ export = _command(
     "export",
     """Write every analysis's figures (forest plot; funnel plot when k ≥ 3) and tables,
     overall and per subgroup, to --out, in the formats and style a journal asks for:
-    the same job as 'metaall run', named for the manuscript step.
+    the same job as 'metaall run', named for the manuscript step (unchanged analyses
+    keep their files; --rebuild redraws all).
 
     \b
     Examples:

@@ -18,6 +18,12 @@ or the first run was killed before writing it) a file whose bytes equal the new
 output is simply kept. A damaged manifest stops the run with a message; ``force``
 writes a new one. Two runs into the same folder take turns (an exclusive lock on the
 folder, :mod:`metaall.data.locking`).
+
+The manifest also records, per analysis, its content key, the files it wrote and the
+subgroups with nothing to write (``analyses``): the next run keeps the files of an
+analysis whose inputs are unchanged instead of recomputing them
+(:mod:`metaall.reports.reuse`). A manifest without that record (an older metaall's)
+reuses nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from metaall.analysis import AnalysisResult
@@ -46,6 +53,21 @@ class DamagedManifest(ValueError):
     """The manifest cannot be read: metaall cannot tell which files it wrote."""
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What one run leaves in its folder: new ``files`` (name -> bytes), the files
+    ``kept`` from the last run (name -> SHA-256 on record), the ``summary`` of the
+    pooled results, and per analysis its key, files and subgroups with nothing written
+    (``analyses``: name -> {"key", "files", "skipped"}), of which those ``reused``
+    from the last run."""
+
+    files: Mapping[str, bytes]
+    summary: dict
+    kept: Mapping[str, str] = field(default_factory=dict)
+    analyses: Mapping[str, dict] = field(default_factory=dict)
+    reused: tuple[str, ...] = ()
+
+
 def table_files(result: AnalysisResult) -> dict[str, bytes]:
     """The report of one analysis as text, JSON, CSV and Markdown files."""
     stem = result.stem
@@ -63,7 +85,35 @@ def sha256(data: bytes) -> str:
 
 
 def _empty() -> dict:
-    return {"version": VERSION, "files": {}, "pending": {}, "stale": {}, "summary": {}}
+    return {
+        "version": VERSION,
+        "files": {},
+        "pending": {},
+        "stale": {},
+        "summary": {},
+        "analyses": {},
+    }
+
+
+def _analyses(record: object, files: Mapping[str, str]) -> dict:
+    """The manifest's per-analysis record, or none when it is missing, malformed or
+    does not account for exactly the files on record (it only saves work: without it
+    every analysis is recomputed)."""
+    if not isinstance(record, dict):
+        return {}
+    claimed: set[str] = set()
+    for entry in record.values():
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("key"), str)
+            and all(
+                isinstance(entry.get(part), list) and all(isinstance(n, str) for n in entry[part])
+                for part in ("files", "skipped")
+            )
+        ):
+            return {}
+        claimed.update(entry["files"])
+    return record if claimed == set(files) else {}
 
 
 def read_manifest(folder: Path) -> dict:
@@ -89,7 +139,8 @@ def read_manifest(folder: Path) -> dict:
                 isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
             ):
                 raise ValueError(f"bad '{section}'")
-        return {**_empty(), **record}
+        analyses = _analyses(record.get("analyses"), record.get("files", {}))
+        return {**_empty(), **record, "analyses": analyses}
     except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         raise DamagedManifest(f"{path} is damaged ({exc})") from None
 
@@ -145,26 +196,60 @@ def _save_manifest(folder: Path, record: dict) -> None:
     write_atomic(folder / MANIFEST, to_json(record).encode(), follow_symlinks=False)
 
 
+def intact(folder: Path, hashes: Mapping[str, str]) -> bool:
+    """True when each file named in ``hashes`` is a regular file in ``folder`` holding
+    the bytes of its SHA-256 there."""
+    try:
+        return all(_current(folder / name) == digest for name, digest in hashes.items())
+    except UnsafeTarget:
+        return False
+
+
+def _peek(folder: Path) -> dict:
+    """The manifest as it is, read without the lock (written by atomic renames, it is
+    always whole); a damaged one vouches for nothing here."""
+    try:
+        return read_manifest(folder)
+    except DamagedManifest:
+        return _empty()
+
+
+def _usable_manifest(folder: Path, force: bool) -> dict:
+    """The folder's manifest; a damaged one stops the run unless ``force`` (then metaall
+    starts a new one, removing a link in its place)."""
+    try:
+        return read_manifest(folder)
+    except DamagedManifest as exc:
+        if not force:
+            raise DamagedManifest(
+                f"{exc}; metaall cannot tell which files it wrote: keep what you need "
+                "from the folder, then run with --force (which writes a new manifest)"
+            ) from None
+    if (folder / MANIFEST).is_symlink():
+        (folder / MANIFEST).unlink()
+    return _empty()
+
+
 def write_outputs(
-    folder: Path, files: Mapping[str, bytes], run_summary: dict, force: bool
-) -> list[str]:
-    """Write ``files`` into ``folder`` and the manifest; return the change lines.
+    folder: Path, produce: Callable[[dict], Outputs], force: bool
+) -> tuple[Outputs, list[str]]:
+    """Hand the folder's manifest to ``produce``, then write the files it returns and
+    the new manifest; return the outputs and the change lines.
 
     Refuses (FileExistsError, UnsafeTarget, DamagedManifest) to replace a file metaall
-    did not write, unless ``force`` (see the module docstring)."""
+    did not write, unless ``force`` (see the module docstring). ``produce`` (which
+    files of the last run to keep, and the new ones) runs before the lock is taken,
+    and again under it if meanwhile another run changed the manifest or a kept file
+    changed."""
     folder.mkdir(parents=True, exist_ok=True)
+    seen = _peek(folder)
+    outputs = produce(seen)
     with locked(folder, exclusive=True):
-        try:
-            manifest = read_manifest(folder)
-        except DamagedManifest as exc:
-            if not force:
-                raise DamagedManifest(
-                    f"{exc}; metaall cannot tell which files it wrote: keep what you need "
-                    "from the folder, then run with --force (which writes a new manifest)"
-                ) from None
-            manifest = _empty()
-            if (folder / MANIFEST).is_symlink():
-                (folder / MANIFEST).unlink()
+        manifest = _usable_manifest(folder, force)
+        if manifest != seen or not intact(folder, outputs.kept):
+            outputs = produce(manifest)
+        files = outputs.files
+        kept = {name: digest for name, digest in outputs.kept.items() if name not in files}
         known = {MANIFEST, *files, *(n for section in _SECTIONS for n in manifest[section])}
         for path in temporaries(folder, known):  # left by a killed run
             path.unlink(missing_ok=True)
@@ -179,13 +264,15 @@ def write_outputs(
                 write_atomic(folder / name, files[name], overwrite=False)
             elif action == "replace":
                 write_atomic(folder / name, files[name], follow_symlinks=False)
+        ours = kept | new
         previous = {**manifest["stale"], **manifest["pending"], **manifest["files"]}
-        stale = {name: digest for name, digest in previous.items() if name not in files}
+        stale = {name: digest for name, digest in previous.items() if name not in ours}
         record = {
             "version": VERSION,
-            "files": dict(sorted(new.items())),
+            "files": dict(sorted(ours.items())),
             "stale": dict(sorted(stale.items())),
-            "summary": run_summary,
+            "summary": outputs.summary,
+            "analyses": dict(outputs.analyses),
         }
         _save_manifest(folder, record)
-    return changes(manifest["summary"], run_summary)
+    return outputs, changes(manifest["summary"], outputs.summary)
