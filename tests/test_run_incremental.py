@@ -165,9 +165,15 @@ def test_figures_on_or_off_is_a_settings_change(small, computed):
     assert (small / "out" / "os_forest.png").exists()
 
 
-def test_another_metaall_version_recomputes_everything(small, computed, monkeypatch):
+@pytest.mark.parametrize(
+    "name, value",
+    [("__version__", "99.0"), ("source_digest", lambda: "edited source")],
+    ids=["version", "edited source"],
+)
+def test_another_metaall_recomputes_everything(small, computed, monkeypatch, name, value):
+    """A new version, or the same version with its source files edited."""
     run(small, "--no-figures")
-    monkeypatch.setattr(metaall.reports.reuse, "__version__", "99.0")
+    monkeypatch.setattr(metaall.reports.reuse, name, value)
     computed.clear()
     done = run(small, "--no-figures")
     assert sorted(computed) == sorted(KEEP) and "reused" not in done.output

@@ -243,7 +243,7 @@ def _command(name: str, help_text: str) -> click.Command:
             "--rebuild",
             is_flag=True,
             help="Recompute and redraw every analysis, also those whose inputs (data rows, "
-            "spec, these options, metaall version) are unchanged since the last run "
+            "spec, these options, metaall version and source) are unchanged since the last run "
             "into --out, which otherwise keep their files.",
         ),
         pass_project,
@@ -256,9 +256,9 @@ run = _command(
     """Re-run every analysis and write its reports (text, JSON, CSV, Markdown) and
     figures, overall and per subgroup, to --out; say what changed since the last run.
 
-    An analysis whose inputs (its data rows, spec, these options, metaall version)
-    are unchanged since the last run into --out keeps its files, neither refitted nor
-    redrawn (--rebuild recomputes all). Files metaall wrote before are replaced; any
+    An analysis whose inputs (its data rows, spec, these options, metaall version and
+    source) are unchanged since the last run into --out keeps its files, neither
+    refitted nor redrawn (--rebuild recomputes all). Files metaall wrote before are replaced; any
     other file is never overwritten (unless --force).
 
     \b

@@ -4,12 +4,14 @@ Each analysis gets a content key: the SHA-256 of its inputs in canonical JSON, n
 the rows that feed it (every effects.csv row of its comparison and outcome, in file
 order, and the studies.csv rows of their studies), the tag vocabulary, its parsed
 spec, the run's settings (figure style, width, font, size, dpi and formats, or no
-figures) and the versions of metaall and of the libraries whose numbers or drawing end
-up in the files (numpy, scipy, matplotlib). Where a row sits in its file (``path``,
-``line``) enters no output and is left out, so adding a trial to one analysis leaves
-the keys of the others as they were. The key covers all subgroups of an analysis:
-a subgroup's rows are chosen before the restriction to it (one row per study, one
-study per overlap group), so any new row of the analysis may change each of them.
+figures), the versions of metaall and of the libraries whose numbers or drawing end
+up in the files (numpy, scipy, matplotlib), and a digest of metaall's own source files
+(an edited or unreleased metaall is another metaall, whatever its version says).
+Where a row sits in its file (``path``, ``line``) enters no output and is left out, so
+adding a trial to one analysis leaves the keys of the others as they were. The key
+covers all subgroups of an analysis: a subgroup's rows are chosen before the
+restriction to it (one row per study, one study per overlap group), so any new row of
+the analysis may change each of them.
 
 An analysis is reused when the manifest (:mod:`metaall.reports.outputs`) records the
 same key for it, its summary, and every file it wrote with bytes still on disk as
@@ -19,6 +21,7 @@ and it is recomputed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -51,9 +54,21 @@ def _plain(value: object, skip: tuple[str, ...] = ()) -> object:
     return value
 
 
+@functools.cache
+def source_digest() -> str:
+    """SHA-256 of metaall's source files (their paths and bytes, in sorted order)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_inputs(figures: tuple[FigureSettings, tuple[str, ...]] | None) -> dict:
-    """What every analysis of one run shares: the versions and the figure settings."""
-    versions = {"metaall": __version__, "numpy": np.__version__}
+    """What every analysis of one run shares: the versions, metaall's source digest and
+    the figure settings."""
+    versions = {"metaall": __version__, "source": source_digest(), "numpy": np.__version__}
     versions |= {name: metadata.version(name) for name in ("scipy", "matplotlib")}
     look = None if figures is None else {**_plain(figures[0]), "formats": list(figures[1])}
     return {"versions": versions, "figures": look}
