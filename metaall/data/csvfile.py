@@ -29,8 +29,9 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from os import PathLike
 
 from metaall.data.errors import DataError
@@ -40,12 +41,29 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 MAX_BYTES = 64 * 2**20
 """Largest CSV file read (64 MiB)."""
 MAX_ROWS = 50_000
-"""Most data rows read from one CSV file (50,000 rows pool in seconds, in a few
-hundred MB; a larger file is refused with a clear error)."""
+"""Most data rows read from one CSV file as one object per row: the files of
+``extractions/``, and ``--data`` files of the commands that draw or list every study
+(a larger file is refused with a clear error)."""
+MAX_DATA_ROWS = 2_000_000
+"""Most data rows of a ``metaall pool --data`` file, which is read column by column
+(10⁶ rows pool in a few seconds and a few hundred MB)."""
 FREE_TEXT = frozenset({"note", "derivation", "reference", "description"})
 """Columns of free text, where a tab may stand inside a cell."""
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _CONTROL_OR_TAB = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+"""A control character or an undecodable byte: the chunk is checked row by row."""
+CHUNK_ROWS = 2**14
+"""Data rows handed on at a time by :func:`read_chunks`."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive data rows column by column: their spreadsheet row numbers and, per
+    column, the trimmed cells."""
+
+    lines: list[int]
+    cells: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -88,7 +106,7 @@ def open_regular(path: str) -> io.BufferedReader:
     return handle
 
 
-def _open_text(path: str) -> io.TextIOWrapper:
+def _open_text(path: str, max_rows: int) -> io.TextIOWrapper:
     """``path`` opened for streaming as UTF-8 text (undecodable bytes kept as lone
     surrogates, to be located later), after checking it is a regular file of at most
     :data:`MAX_BYTES` bytes and not UTF-16."""
@@ -96,7 +114,7 @@ def _open_text(path: str) -> io.TextIOWrapper:
     try:
         size = os.fstat(handle.fileno()).st_size
         if size > MAX_BYTES:
-            raise DataError(path, 0, "file", _too_big(f"{size / 2**20:.0f} MiB"))
+            raise DataError(path, 0, "file", _too_big(f"{size / 2**20:.0f} MiB", max_rows))
         head = handle.read(len(codecs.BOM_UTF8))
         if head.startswith(_UTF16_BOMS):
             raise DataError(path, 1, "encoding", "file is UTF-16; save it as CSV UTF-8")
@@ -107,8 +125,8 @@ def _open_text(path: str) -> io.TextIOWrapper:
         raise
 
 
-def _too_big(size: str) -> str:
-    limits = f"{MAX_BYTES // 2**20} MiB and {MAX_ROWS:,} data rows"
+def _too_big(size: str, max_rows: int) -> str:
+    limits = f"{MAX_BYTES // 2**20} MiB and {max_rows:,} data rows"
     return f"file is too large ({size}); metaall reads CSV files of up to {limits}"
 
 
@@ -153,6 +171,55 @@ def _check_header(
             raise DataError(path, line, name, "missing column")
 
 
+def read_chunks(
+    path: str | PathLike[str],
+    columns: Sequence[str],
+    optional: Sequence[str] = (),
+    free_text: Collection[str] = FREE_TEXT,
+    max_rows: int | None = None,
+) -> Iterator[Chunk]:
+    """Read ``path`` as :func:`read_csv` does, yielding its non-blank data rows column by
+    column, :data:`CHUNK_ROWS` rows at a time, so a large file is never held as one
+    object per row. ``max_rows`` (default :data:`MAX_ROWS`) caps the data rows.
+
+    Raises :class:`DataError` on the first problem of the text (encoding, control
+    characters, quoting, columns) as soon as it is read.
+    """
+    where = str(path)
+    limit = MAX_ROWS if max_rows is None else max_rows
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    count = line = 0
+    with _open_text(where, limit) as text:
+        reader = csv.reader(text, strict=True)
+        try:
+            for line, row in enumerate(reader, start=1):
+                if not "".join(row).strip():
+                    continue  # a blank line (or one of blank cells) still counts as a row
+                if header is None:
+                    header = [cell.strip() for cell in row]
+                    _check_header(where, line, header, columns, optional)
+                    continue
+                if count == limit:
+                    _chunk(where, header, lines, rows, optional, free_text)  # earlier errors first
+                    raise DataError(where, line, "file", _too_big(f"over {limit:,} rows", limit))
+                count += 1
+                rows.append(row)
+                lines.append(line)
+                if len(rows) == CHUNK_ROWS:
+                    yield _chunk(where, header, lines, rows, optional, free_text)
+                    rows, lines = [], []
+        except csv.Error as exc:
+            if header is not None:
+                _chunk(where, header, lines, rows, optional, free_text)  # earlier errors first
+            raise DataError(where, line + 1, "csv", f"malformed CSV: {exc}") from None
+    if header is None:
+        raise DataError(where, 1, "header", "file is empty; expected a header row")
+    if rows:
+        yield _chunk(where, header, lines, rows, optional, free_text)
+
+
 def read_csv(
     path: str | PathLike[str],
     columns: Sequence[str],
@@ -165,29 +232,38 @@ def read_csv(
 
     Returns the non-blank data rows; raises :class:`DataError` on the first problem.
     """
-    where = str(path)
-    header: list[str] | None = None
     records: list[Record] = []
-    line = 0
-    with _open_text(where) as text:
-        reader = csv.reader(text, strict=True)
-        try:
-            for line, row in enumerate(reader, start=1):
-                cells = [cell.strip() for cell in row]
-                if not any(cells):
-                    continue
-                if header is None:
-                    _check_header(where, line, cells, columns, optional)
-                    header = cells
-                    continue
-                if len(records) == MAX_ROWS:
-                    raise DataError(where, line, "file", _too_big(f"over {MAX_ROWS:,} rows"))
-                records.append(_record(where, line, header, cells, optional, free_text))
-        except csv.Error as exc:
-            raise DataError(where, line + 1, "csv", f"malformed CSV: {exc}") from None
-    if header is None:
-        raise DataError(where, 1, "header", "file is empty; expected a header row")
+    for chunk in read_chunks(path, columns, optional, free_text):
+        names = list(chunk.cells)
+        for i, line in enumerate(chunk.lines):
+            records.append(Record(line, {name: chunk.cells[name][i] for name in names}))
     return records
+
+
+def _chunk(
+    path: str,
+    header: list[str],
+    lines: list[int],
+    rows: list[list[str]],
+    optional: Sequence[str],
+    free_text: Collection[str],
+) -> Chunk:
+    """Rows as trimmed columns, after the checks of :func:`_record`: done on the whole
+    chunk at once, and row by row (for the exact error) only where a cell is suspect."""
+    by_position = list(zip_longest(*rows, fillvalue=""))
+    extra = any(cell.strip() for column in by_position[len(header) :] for cell in column)
+    if extra or _SUSPECT.search(",".join(map(",".join, rows))):
+        for line, row in zip(lines, rows, strict=True):
+            _record(path, line, header, [cell.strip() for cell in row], optional, free_text)
+    blank = [""] * len(rows)
+    cells = {
+        name: list(map(str.strip, by_position[position])) if position < len(by_position) else blank
+        for position, name in enumerate(header)
+        if name
+    }
+    for name in optional:
+        cells.setdefault(name, blank)
+    return Chunk(lines, cells)
 
 
 def _record(
