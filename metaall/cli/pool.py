@@ -83,5 +83,5 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, output, **options
       metaall pool cart_cr_cri --mods costim_domain --permutations 1000
       metaall pool --data rates.csv --measure PFT
     """
-    result = analysis_or_data(project, analysis, subgroup, data_file, options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options, columns=True)
     write_report(render(result, fmt), output)

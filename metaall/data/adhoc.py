@@ -248,7 +248,7 @@ def _validate(table: AdhocTable, suspect: Mapping[int, Record]) -> None:
     """Raise the first error of the first row that breaks a rule; rows that only looked
     suspect get their typed cells written into the table's columns."""
     studies = table.texts("study")
-    first = dict(zip(reversed(studies), range(len(studies) - 1, -1, -1)))
+    first = dict(zip(reversed(studies), range(len(studies) - 1, -1, -1), strict=True))
     scale = np.array(table.text["effect_scale"]) if "effect_scale" in table.text else ""
     ok = certainly_valid(table.kind, table.column, np.asarray(scale))
     ok &= np.fromiter(map(bool, studies), dtype=bool, count=len(studies))

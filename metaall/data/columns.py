@@ -23,22 +23,21 @@ _DECIMAL_BYTES = b"0123456789,.eE+-"
 def parse_numbers(cells: list[str], integer: bool) -> tuple[np.ndarray, np.ndarray]:
     """``cells`` as float64 (NaN where blank or suspect), and the mask of suspect cells.
 
-    Whole numbers are plain when they are unsigned digits, at most
-    :data:`~metaall.data.rows.MAX_DIGITS` of them (exact in float64); decimals when
+    Whole numbers are plain when they are unsigned digits below 10**MAX_DIGITS
+    (:data:`~metaall.data.rows.MAX_DIGITS` significant digits, exact in float64); decimals when
     they match :data:`~metaall.data.rows.DECIMAL` and are finite. Within the
     characters ``0-9 . e E + -``, Python's ``float`` accepts exactly the strings
     DECIMAL matches, so the common case costs one byte scan and one conversion.
     """
     allowed = _INTEGER_BYTES if integer else _DECIMAL_BYTES
     joined = ",".join(cells).encode("utf-8", "replace")
-    short = not integer or max(map(len, cells), default=0) <= MAX_DIGITS
-    if short and not joined.translate(None, allowed):
+    if not joined.translate(None, allowed):
         try:
             values = _floats(cells)
         except ValueError:
             pass  # e.g. '1.2.3': decided cell by cell below
-        else:
-            return values, np.isinf(values)
+        else:  # unsigned digits below 10**15 have at most MAX_DIGITS significant digits
+            return values, np.isinf(values) | (integer & (values >= 10.0**MAX_DIGITS))
     plain = _PLAIN_INTEGER if integer else DECIMAL
     ok = [not cell or plain.fullmatch(cell) is not None for cell in cells]
     values = np.array(

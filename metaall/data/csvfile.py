@@ -31,7 +31,7 @@ import stat
 import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from os import PathLike
 
 from metaall.data.errors import DataError
@@ -53,6 +53,7 @@ _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _CONTROL_OR_TAB = re.compile("[\x00-\x1f\x7f-\x9f]")
 _SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 """A control character or an undecodable byte: the chunk is checked row by row."""
+_SPACE = re.compile(r"\s")
 CHUNK_ROWS = 2**14
 """Data rows handed on at a time by :func:`read_chunks`."""
 
@@ -179,45 +180,44 @@ def read_chunks(
     max_rows: int | None = None,
 ) -> Iterator[Chunk]:
     """Read ``path`` as :func:`read_csv` does, yielding its non-blank data rows column by
-    column, :data:`CHUNK_ROWS` rows at a time, so a large file is never held as one
-    object per row. ``max_rows`` (default :data:`MAX_ROWS`) caps the data rows.
+    column, up to :data:`CHUNK_ROWS` rows at a time (parsed by the csv module in one
+    call per chunk), so a large file is never held as one object per row.
+    ``max_rows`` (default :data:`MAX_ROWS`) caps the data rows.
 
     Raises :class:`DataError` on the first problem of the text (encoding, control
-    characters, quoting, columns) as soon as it is read.
+    characters, quoting, columns, size) as soon as it is read.
     """
     where = str(path)
     limit = MAX_ROWS if max_rows is None else max_rows
     header: list[str] | None = None
     rows: list[list[str]] = []
-    lines: list[int] = []
-    count = line = 0
+    count = line = 0  # data rows and rows (blank ones too) read so far
     with _open_text(where, limit) as text:
         reader = csv.reader(text, strict=True)
         try:
-            for line, row in enumerate(reader, start=1):
-                if not "".join(row).strip():
-                    continue  # a blank line (or one of blank cells) still counts as a row
-                if header is None:
+            for row in reader:
+                line += 1
+                if "".join(row).strip():
                     header = [cell.strip() for cell in row]
                     _check_header(where, line, header, columns, optional)
-                    continue
-                if count == limit:
-                    _chunk(where, header, lines, rows, optional, free_text)  # earlier errors first
-                    raise DataError(where, line, "file", _too_big(f"over {limit:,} rows", limit))
-                count += 1
-                rows.append(row)
-                lines.append(line)
-                if len(rows) == CHUNK_ROWS:
-                    yield _chunk(where, header, lines, rows, optional, free_text)
-                    rows, lines = [], []
+                    break
+            while header is not None:
+                rows = []
+                rows.extend(islice(reader, min(CHUNK_ROWS, limit - count + 1)))
+                if not rows:
+                    break
+                room = (limit - count, limit)
+                chunk = _chunk(where, header, line + 1, rows, optional, free_text, room)
+                line += len(rows)
+                count += len(chunk.lines)
+                yield chunk
+                rows = []
         except csv.Error as exc:
-            if header is not None:
-                _chunk(where, header, lines, rows, optional, free_text)  # earlier errors first
-            raise DataError(where, line + 1, "csv", f"malformed CSV: {exc}") from None
+            if header is not None and rows:  # the rows parsed before the error come first
+                _chunk(where, header, line + 1, rows, optional, free_text, (limit - count, limit))
+            raise DataError(where, line + len(rows) + 1, "csv", f"malformed CSV: {exc}") from None
     if header is None:
         raise DataError(where, 1, "header", "file is empty; expected a header row")
-    if rows:
-        yield _chunk(where, header, lines, rows, optional, free_text)
 
 
 def read_csv(
@@ -243,27 +243,58 @@ def read_csv(
 def _chunk(
     path: str,
     header: list[str],
-    lines: list[int],
+    first: int,
     rows: list[list[str]],
     optional: Sequence[str],
     free_text: Collection[str],
+    room: tuple[int, int],
 ) -> Chunk:
-    """Rows as trimmed columns, after the checks of :func:`_record`: done on the whole
-    chunk at once, and row by row (for the exact error) only where a cell is suspect."""
-    by_position = list(zip_longest(*rows, fillvalue=""))
-    extra = any(cell.strip() for column in by_position[len(header) :] for cell in column)
-    if extra or _SUSPECT.search(",".join(map(",".join, rows))):
-        for line, row in zip(lines, rows, strict=True):
-            _record(path, line, header, [cell.strip() for cell in row], optional, free_text)
+    """``rows`` (the first is spreadsheet row ``first``) as trimmed columns, blank rows
+    left out, after the checks of :func:`_record`: done on the whole chunk at once, and
+    row by row (for the exact error) only where a cell is suspect. ``room`` is (data
+    rows still allowed, the file's limit): a row beyond it is an error."""
+    text = ",".join(map(",".join, rows))
+    spaced = _SPACE.search(text) is not None
+    if spaced or not all(map(any, rows)):  # maybe blank rows: find them
+        kept = [i for i, row in enumerate(rows) if "".join(row).strip()]
+        lines, rows = [first + i for i in kept], [rows[i] for i in kept]
+    else:
+        lines = list(range(first, first + len(rows)))
+    left, limit = room
+    if len(rows) > left:
+        _check(path, header, lines[:left], rows[:left], optional, free_text, text)
+        raise DataError(path, lines[left], "file", _too_big(f"over {limit:,} rows", limit))
+    by_position = _check(path, header, lines, rows, optional, free_text, text)
+    trim = (lambda column: list(map(str.strip, column))) if spaced else list
     blank = [""] * len(rows)
     cells = {
-        name: list(map(str.strip, by_position[position])) if position < len(by_position) else blank
+        name: trim(by_position[position]) if position < len(by_position) else blank
         for position, name in enumerate(header)
         if name
     }
     for name in optional:
         cells.setdefault(name, blank)
     return Chunk(lines, cells)
+
+
+def _check(
+    path: str,
+    header: list[str],
+    lines: list[int],
+    rows: list[list[str]],
+    optional: Sequence[str],
+    free_text: Collection[str],
+    text: str,
+) -> list[tuple[str, ...]]:
+    """The cells of ``rows`` by column position, once :func:`_record` finds no problem
+    in them: asked row by row only when the chunk's ``text`` holds a suspect character
+    or a row has text beyond the last column."""
+    by_position = list(zip_longest(*rows, fillvalue=""))
+    extra = any(cell.strip() for column in by_position[len(header) :] for cell in column)
+    if extra or _SUSPECT.search(text):
+        for line, row in zip(lines, rows, strict=True):
+            _record(path, line, header, [cell.strip() for cell in row], optional, free_text)
+    return by_position
 
 
 def _record(
