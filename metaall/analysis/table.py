@@ -28,8 +28,8 @@ class _Source:
         self.table = table
 
     def item(self, i: int) -> tuple[Effect, Study, str]:
-        effect = self.table.effect(i)
-        return effect, self.table.study(i), effect.population
+        effect, study = self.table.row(i)
+        return effect, study, effect.population
 
     def column(self, name: str) -> np.ndarray:
         return self.table.column(name)
@@ -41,7 +41,8 @@ class TableStudies:
     def __init__(self, table: AdhocTable, index: np.ndarray) -> None:
         self.table, self.index = table, index
         studies = table.texts("study")
-        self.names = [studies[i] for i in index.tolist()]
+        every = len(index) == len(table)  # all rows, in file order
+        self.names = studies if every else [studies[i] for i in index.tolist()]
 
     def __len__(self) -> int:
         return len(self.index)
@@ -50,22 +51,28 @@ class TableStudies:
         return self.table.column(name)[self.index]
 
     def effect(self, i: int) -> Effect:
-        return self.table.effect(int(self.index[i]))
+        return self.table.row(int(self.index[i]))[0]
 
     def years(self) -> np.ndarray:
         return self.numbers("year")
 
     def groups(self) -> np.ndarray:
-        groups = self.table.texts("group")
-        return np.array([groups[i] for i in self.index.tolist()], dtype=object)
+        return np.array(self.table.texts("group"), dtype=object)[self.index]
 
     def subset(self, keep: np.ndarray) -> TableStudies:
         return TableStudies(self.table, self.index[keep])
 
     def rows(self, order: np.ndarray, yi, vi, weights, notes) -> StudyRows:
-        notes = np.array(notes, dtype=object)
-        arrays = (yi, vi, np.asarray(weights, dtype=float), notes)
-        return StudyRows(_Source(self.table), self.index[order], *(a[order] for a in arrays))
+        arrays = (
+            self.index,
+            yi,
+            vi,
+            np.asarray(weights, dtype=float),
+            np.array(notes, dtype=object),
+        )
+        if (order != np.arange(len(order))).any():  # file order needs no copies
+            arrays = tuple(a[order] for a in arrays)
+        return StudyRows(_Source(self.table), *arrays)
 
 
 def _unusable(spec: AnalysisSpec, table: AdhocTable) -> np.ndarray:
@@ -92,7 +99,7 @@ def run_table(spec: AnalysisSpec, table: AdhocTable, subgroup: str | None = None
     unusable = _unusable(spec, table)
     excluded = []
     for i in np.flatnonzero(inside & unusable).tolist():
-        effect = table.effect(i)
-        excluded.append(Excluded(effect, table.study(i), _usable(spec, effect)))
+        effect, study = table.row(i)
+        excluded.append(Excluded(effect, study, _usable(spec, effect)))
     studies = TableStudies(table, np.flatnonzero(inside & ~unusable))
     return pool_studies(spec, studies, subgroup, excluded, Vocabulary(MappingProxyType({})))

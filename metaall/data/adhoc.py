@@ -26,12 +26,14 @@ is (:mod:`metaall.analysis.table`); the other commands get one
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +75,7 @@ HEADERS = (
 TEXT_COLUMNS = ("study", "label", "group", "effect_scale")
 INTEGER_COLUMNS = frozenset({"year", *COUNT_FIELDS, *PROPORTION_FIELDS})
 """Columns of whole numbers; the others but :data:`TEXT_COLUMNS` hold decimals."""
+_BLANK_ROW: dict[str, object] = {name: None for name in OPTIONAL} | dict.fromkeys(TEXT_COLUMNS, "")
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,7 @@ class AdhocTable:
 
     def values(self, i: int) -> dict[str, object]:
         """Row ``i``'s typed cells by column (None where blank), as :func:`_typed` reads."""
-        out: dict[str, object] = {name: "" for name in TEXT_COLUMNS}
-        out |= {name: None for name in OPTIONAL if name not in TEXT_COLUMNS}
+        out = dict(_BLANK_ROW)
         out |= {name: cells[i] for name, cells in self.text.items()}
         for name, column in self.numbers.items():
             value = float(column[i])
@@ -119,22 +121,27 @@ class AdhocTable:
         }
         return Record(int(self.lines[i]), cells)
 
-    def effect(self, i: int) -> Effect:
-        return _effect(self.path, int(self.lines[i]), self.values(i))
-
-    def study(self, i: int) -> Study:
+    def row(self, i: int) -> tuple[Effect, Study]:
+        """Row ``i`` as the effect and the study it describes."""
         values = self.values(i)
-        sid = str(values["study"])
         line = int(self.lines[i])
-        return Study(sid, str(values["label"]) or sid, values["year"], path=self.path, line=line)
+        sid = str(values["study"])
+        study = Study(sid, str(values["label"]) or sid, values["year"], path=self.path, line=line)
+        return _effect(self.path, line, values), study
 
     def extractions(self) -> Extractions:
         """One :class:`~metaall.data.model.Study` and one
         :class:`~metaall.data.model.Effect` per row, as the analyses of a project read."""
-        studies = {s.study: s for s in map(self.study, range(len(self)))}
-        effects = tuple(map(self.effect, range(len(self))))
+        rows = [self.row(i) for i in range(len(self))]
+        studies = {study.study: study for _, study in rows}
+        effects = tuple(effect for effect, _ in rows)
         vocabulary = Vocabulary(MappingProxyType({}))
         return Extractions(MappingProxyType(studies), effects, vocabulary, self.path)
+
+
+@functools.lru_cache(maxsize=8)
+def _file_name(where: str) -> str:
+    return Path(where).name
 
 
 def _effect(where: str, line: int, values: Mapping[str, object]) -> Effect:
@@ -148,7 +155,7 @@ def _effect(where: str, line: int, values: Mapping[str, object]) -> Effect:
         population=str(values["group"]),
         **{name: values[name] for name in numbers},
         ci_level=DEFAULT_CI_LEVEL if ci_level is None else ci_level,
-        source=Path(where).name,
+        source=_file_name(where),
         location="ad-hoc data",
         source_row=f"row {line}",
         path=where,
@@ -216,48 +223,58 @@ def _one_scale(table: AdhocTable) -> None:
 def _read(where: str, max_rows: int) -> tuple[AdhocTable, dict[int, Record]]:
     """The file's columns, unvalidated, and the rows with a cell that is not plainly a
     number (as read: they go to the row rules)."""
-    lines: list[int] = []
-    text: dict[str, list[str]] = {name: [] for name in TEXT_COLUMNS}
-    parts: dict[str, list[tuple[int, np.ndarray]]] = {}
+    lines: list[np.ndarray] = []
+    text: dict[str, list[tuple[int, list[str]]]] = {}
+    numbers: dict[str, list[tuple[int, np.ndarray]]] = {}
     suspect: dict[int, Record] = {}
+    rows = 0
     for chunk in read_chunks(where, ("study",), OPTIONAL, max_rows=max_rows):
-        start = len(lines)
         odd = np.zeros(len(chunk.lines), dtype=bool)
         for name, cells in chunk.cells.items():
-            if name in text:
-                text[name] += cells
-            elif any(cells):
+            if name == "study" or any(cells):
+                if name in TEXT_COLUMNS:
+                    text.setdefault(name, []).append((rows, cells))
+                    continue
                 values, bad = parse_numbers(cells, name in INTEGER_COLUMNS)
-                parts.setdefault(name, []).append((start, values))
+                numbers.setdefault(name, []).append((rows, values))
                 odd |= bad
         for i in np.flatnonzero(odd).tolist():
             cells = {name: column[i] for name, column in chunk.cells.items()}
-            suspect[start + i] = Record(chunk.lines[i], cells)
-        lines += chunk.lines
-    numbers = {}
-    for name, pieces in parts.items():
-        numbers[name] = column = np.full(len(lines), np.nan)
-        for start, values in pieces:
-            column[start : start + len(values)] = values
-    filled = {name: cells for name, cells in text.items() if name == "study" or any(cells)}
-    table = AdhocTable(where, "", np.array(lines, dtype=np.int64), filled, numbers)
-    return table, suspect
+            suspect[rows + i] = Record(chunk.lines[i], cells)
+        lines.append(np.array(chunk.lines, dtype=np.int64))
+        rows += len(chunk.lines)
+    texts = {name: _joined(parts, rows, [""] * rows) for name, parts in text.items()}
+    arrays = {name: _joined(parts, rows, np.full(rows, np.nan)) for name, parts in numbers.items()}
+    every = np.concatenate(lines) if lines else np.array([], dtype=np.int64)
+    return AdhocTable(where, "", every, texts, arrays), suspect
+
+
+def _joined(parts: list[tuple[int, Any]], rows: int, blank: Any) -> Any:
+    """A column of ``rows`` cells from the chunks that fill it, (first row, cells) each
+    (``blank``: the column of blank cells, filled in place)."""
+    if len(parts) == 1 and len(parts[0][1]) == rows:
+        return parts[0][1]
+    for start, cells in parts:
+        blank[start : start + len(cells)] = cells
+    return blank
 
 
 def _validate(table: AdhocTable, suspect: Mapping[int, Record]) -> None:
     """Raise the first error of the first row that breaks a rule; rows that only looked
     suspect get their typed cells written into the table's columns."""
     studies = table.texts("study")
-    first = dict(zip(reversed(studies), range(len(studies) - 1, -1, -1), strict=True))
+    first: dict[str, int] = {}
+    if len(set(studies)) < len(studies):  # the first row of each study, for the message
+        first = dict(zip(reversed(studies), range(len(studies) - 1, -1, -1), strict=True))
     scale = np.array(table.text["effect_scale"]) if "effect_scale" in table.text else ""
     ok = certainly_valid(table.kind, table.column, np.asarray(scale))
     ok &= np.fromiter(map(bool, studies), dtype=bool, count=len(studies))
     ok[list(suspect)] = False
     candidates = set(np.flatnonzero(~ok).tolist())
-    if len(first) < len(studies):
+    if first:
         candidates.update(i for i, sid in enumerate(studies) if first[sid] != i)
     for i in sorted(candidates):
-        earlier = first[studies[i]]
+        earlier = first.get(studies[i], i)
         line = int(table.lines[earlier]) if earlier != i else None
         values = _checked(table.path, suspect.get(i) or table.record(i), line)
         for name, column in table.numbers.items():
