@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from metaall import methods
+from metaall.data import csvfile
 from metaall.data.columns import parse_numbers
-from metaall.data.csvfile import MAX_DATA_ROWS, MAX_ROWS, Record, read_chunks
+from metaall.data.csvfile import Record, read_chunks
 from metaall.data.errors import DataError
 from metaall.data.model import (
     COUNT_FIELDS,
@@ -283,12 +284,13 @@ def _validate(table: AdhocTable, suspect: Mapping[int, Record]) -> None:
 
 
 def read_adhoc(
-    path: str | PathLike[str], measure: str | None = None, max_rows: int = MAX_DATA_ROWS
+    path: str | PathLike[str], measure: str | None = None, max_rows: int | None = None
 ) -> AdhocTable:
-    """The validated columns of an ad-hoc CSV of at most ``max_rows`` data rows;
-    ``measure`` (optional) must fit the file's kind of evidence (ValueError)."""
+    """The validated columns of an ad-hoc CSV of at most ``max_rows`` data rows
+    (default :data:`~metaall.data.csvfile.MAX_DATA_ROWS`); ``measure`` (optional) must
+    fit the file's kind of evidence (ValueError)."""
     where = str(path)
-    table, suspect = _read(where, max_rows)
+    table, suspect = _read(where, csvfile.MAX_DATA_ROWS if max_rows is None else max_rows)
     filled = lambda name: name in table.numbers or name in table.text  # noqa: E731
     kind = _kind(where, len(table), filled)
     if measure is not None and methods.measure(measure).data != kind:
@@ -329,5 +331,5 @@ def load_adhoc(
     """Validated studies/effects (one object per row, at most
     :data:`~metaall.data.csvfile.MAX_ROWS` rows) from an ad-hoc CSV and a default spec
     to pool them (:func:`adhoc_spec`)."""
-    table = read_adhoc(path, measure, MAX_ROWS)
+    table = read_adhoc(path, measure, csvfile.MAX_ROWS)
     return table.extractions(), adhoc_spec(table, measure)
