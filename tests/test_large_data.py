@@ -90,8 +90,8 @@ def test_the_text_report_lists_the_ends_of_a_long_group(big, tmp_path):
     out = invoke(tmp_path, "pool", "--data", str(path)).output
     omitted = ROWS - 2 * SHOWN_AT_EACH_END
     assert (
-        f"  ... {omitted:,} studies omitted here; every study with --format records, csv or "
-        "json\n" in out
+        f"  ... {omitted:,} studies omitted here; --format records, csv or json lists every "
+        "study (of at most 50,000)\n" in out
     )
     shown = study_lines(out)
     ends = range(1, SHOWN_AT_EACH_END + 1)
@@ -157,6 +157,14 @@ def test_row_limits_of_pool_and_of_the_commands_that_draw_every_study(tmp_path, 
     assert result.exit_code != 0 and result.output.endswith(
         "trials.csv:52: file: file is too large (over 50 rows); metaall reads CSV files of up "
         "to 64 MiB and 50 data rows\n"
+    )
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text(HEADER + "".join(lines(counts(45))))
+    assert invoke(tmp_path, "pool", "--data", str(fewer)).exit_code == 0
+    result = invoke(tmp_path, "pool", "--data", str(fewer), "--format", "records")
+    assert result.exit_code == 2 and (
+        "--format records lists every study, of at most 40; this analysis pools 45 (the text "
+        "report takes any number)" in result.output
     )
     result = invoke(tmp_path, "funnel", "--data", str(path), "-o", str(tmp_path / "f.svg"))
     assert result.exit_code != 0 and "trials.csv:42: file: file is too large (over 40 rows)" in (

@@ -19,7 +19,7 @@ from metaall import methods
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
 from metaall.analysis.means import arm_means
 from metaall.analysis.result import rows_total
-from metaall.data import COUNT_FIELDS
+from metaall.data import COUNT_FIELDS, csvfile
 from metaall.formatting import fmt_num, fmt_p
 from metaall.reports.regression import CoefficientTable, regression_table
 
@@ -27,7 +27,8 @@ NOT_ESTIMABLE = "Not estimable"
 MAX_STUDY_LINES = 200
 """In the text report, a group of more studies shows only its first and last
 :data:`SHOWN_AT_EACH_END` (a table of 10⁶ lines helps no reader on a terminal); the
-CSV, JSON and records outputs always hold every study."""
+CSV, JSON and records outputs hold every study (``metaall pool`` makes them for up to
+:data:`~metaall.data.csvfile.MAX_ROWS` studies)."""
 SHOWN_AT_EACH_END = 10
 
 
@@ -165,7 +166,10 @@ def difference_text(result: AnalysisResult) -> list[str]:
 
 def omitted_text(omitted: int) -> str:
     """The line standing for the studies a long text table leaves out."""
-    return f"... {omitted:,} studies omitted here; every study with --format records, csv or json"
+    return (
+        f"... {omitted:,} studies omitted here; --format records, csv or json lists every "
+        f"study (of at most {csvfile.MAX_ROWS:,})"
+    )
 
 
 class _Builder:
