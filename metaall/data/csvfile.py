@@ -16,7 +16,9 @@ documents); a tab is allowed inside the free-text columns (:data:`FREE_TEXT`).
 
 Input is bounded: only regular files are read (not a device such as /dev/zero, a
 FIFO or a directory), of at most :data:`MAX_BYTES` bytes and :data:`MAX_ROWS` data
-rows, and the file is decoded and parsed as a stream (never held in memory whole).
+rows (:data:`MAX_DATA_ROWS` for the column-wise reading of ``metaall pool --data``),
+and the file is decoded and parsed as a stream (never held in memory whole), a chunk
+of rows at a time (:func:`read_chunks`).
 """
 
 from __future__ import annotations
