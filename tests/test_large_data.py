@@ -24,13 +24,16 @@ from test_cli import invoke
 
 import metaall
 from metaall import methods
-from metaall.analysis.run import run_analysis
+from metaall.analysis.run import run_analysis, with_options
 from metaall.analysis.table import run_table
 from metaall.data import DataError, csvfile
 from metaall.data.adhoc import _checked, adhoc_spec, read_adhoc
 from metaall.data.model import KIND_FIELDS
 from metaall.data.screen import certainly_valid
+from metaall.reports.records import analysis_record
 from metaall.reports.table import SHOWN_AT_EACH_END
+from metaall.reports.tables import to_json
+from metaall.reports.text import render_text
 
 ROWS = 200_000
 HEADER = "study,events_t,n_t,events_c,n_c\n"
@@ -222,18 +225,34 @@ SMALL = {
 }
 
 
+OPTIONS = {
+    "default": {},
+    "MH": {"method": "MH", "measure": "OR"},
+    "PFT, by weight": {"measure": "PFT", "order": "weight"},
+    "year order, Hartung-Knapp": {"order": "year", "test": "knha"},
+}
+
+
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS)
 @pytest.mark.parametrize("text", SMALL.values(), ids=SMALL)
-def test_the_table_path_and_the_row_path_agree(tmp_path, text):
+def test_the_table_path_and_the_row_path_agree(tmp_path, text, options):
     path = tmp_path / "small.csv"
     path.write_text(text)
     table = read_adhoc(path)
-    spec = adhoc_spec(table)
+    try:
+        spec = with_options(adhoc_spec(table), **options)
+    except ValueError:
+        return  # e.g. MH for hazard ratios
     by_columns, by_rows = run_table(spec, table), run_analysis(spec, table.extractions())
+    assert render_text(by_columns) == render_text(by_rows)
+    assert to_json(analysis_record(by_columns)) == to_json(analysis_record(by_rows))
     for a, b in zip(
         (by_columns.overall, *by_columns.groups), (by_rows.overall, *by_rows.groups), strict=True
     ):
         assert repr(list(a.rows)) == repr(list(b.rows))  # NaN effect sizes too
-        assert a.fit.estimate == b.fit.estimate and a.fit.se == b.fit.se
+        assert (a.fit is None) == (b.fit is None)
+        if a.fit is not None:
+            assert a.fit.estimate == b.fit.estimate and a.fit.se == b.fit.se
         assert a.total_weight == pytest.approx(b.total_weight, abs=1e-12)
         assert a.absolute == b.absolute
     assert by_columns.excluded == by_rows.excluded
