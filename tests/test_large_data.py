@@ -175,6 +175,16 @@ def test_row_limits_of_pool_and_of_the_commands_that_draw_every_study(tmp_path, 
     )
 
 
+def test_json_data_is_refused_with_a_one_line_error(tmp_path):
+    path = tmp_path / "trials.json"
+    path.write_text('[{"study": "A", "events_t": 3, "n_t": 30, "events_c": 5, "n_c": 31}]\n')
+    result = invoke(tmp_path, "pool", "--data", str(path))
+    assert result.exit_code == 1
+    assert (
+        result.output == f"error: {path}:1: header: the file holds JSON, not CSV; save it as CSV\n"
+    )
+
+
 def _one_row(kind: str, draw) -> dict[str, str]:
     """A row of ``kind``'s columns, each blank, plain, edge or odd."""
     value = st.sampled_from(["", "0", "1", "2", "0.5", "-1", "3", "40", "1e-3", "0.95", "1.5"])

@@ -152,6 +152,8 @@ def _check_header(
                     "header",
                     f"cells are separated by {name}; save the file as comma-separated CSV",
                 )
+    if header[0].startswith(("[", "{")):
+        raise DataError(path, line, "header", "the file holds JSON, not CSV; save it as CSV")
     seen: set[str] = set()
     for position, name in enumerate(header, start=1):
         if problem := _bad_byte(name) or control_character(name):
