@@ -393,7 +393,7 @@ class ItemStudies:
         return np.array([math.nan if s.year is None else s.year for _, s, _ in self.items])
 
     def groups(self) -> np.ndarray:
-        return np.array([g for _, _, g in self.items] or [], dtype=object)
+        return np.array([g for _, _, g in self.items], dtype=object)
 
     def subset(self, keep: np.ndarray) -> ItemStudies:
         return ItemStudies([it for it, k in zip(self.items, keep, strict=True) if k])
@@ -425,11 +425,12 @@ def _effect_sizes(spec: AnalysisSpec, studies: Studies):
     proportions, study by study from hazard ratios, means and generic effects."""
     names = studies.names
     one_by_one = {
-        methods.HAZARD_RATIOS: _log_hazard_ratio,
         methods.MEANS: lambda e: _from_means(spec, e),
         methods.GENERIC: _generic,
     }
-    if spec.data_kind in one_by_one:
+    if spec.data_kind == methods.HAZARD_RATIOS:
+        yi, vi, notes = _log_hazard_ratios(studies)
+    elif spec.data_kind in one_by_one:
         each = one_by_one[spec.data_kind]
         computed = (each(studies.effect(i)) for i in range(len(studies)))
         yi, vi, notes = zip(*computed, strict=True)
@@ -458,6 +459,38 @@ def _effect_sizes(spec: AnalysisSpec, studies: Studies):
     for i in np.flatnonzero(degenerate):  # e.g. an SE that underflows to zero
         notes[i] = "not estimable: zero or undefined sampling variance"
     return np.where(degenerate, np.nan, yi), np.where(degenerate, np.nan, vi), notes
+
+
+def _log_hazard_ratios(studies: Studies) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """log HRs, their variances and notes, at once per CI level and for those with a
+    p-value; a batch holding a row that gives no SE goes row by row
+    (:func:`_log_hazard_ratio`, which says why)."""
+    hr, lower, upper, p, level = (
+        np.asarray(studies.numbers(name), dtype=float)
+        for name in ("hr", "hr_lower", "hr_upper", "p_value", "ci_level")
+    )
+    yi, vi = np.full(len(hr), math.nan), np.full(len(hr), math.nan)
+    notes = [""] * len(hr)
+    with_ci = ~np.isnan(lower)
+    batches = [
+        (with_ci & (level == at), lambda m, at=at: hr_from_ci(hr[m], lower[m], upper[m], at))
+        for at in np.unique(level[with_ci]).tolist()
+    ]
+    batches.append((~with_ci, lambda m: hr_from_p(hr[m], p[m])))
+    for mask, compute in batches:
+        if not mask.any():
+            continue
+        try:
+            es = compute(mask)
+        except ValueError:
+            for i in np.flatnonzero(mask).tolist():
+                yi[i], vi[i], notes[i] = _log_hazard_ratio(studies.effect(i))
+            continue
+        yi[mask], vi[mask] = es.yi, es.vi
+        if mask is batches[-1][0]:
+            for i in np.flatnonzero(mask).tolist():
+                notes[i] = f"SE from HR and p = {p[i]:g}"
+    return yi, vi, notes
 
 
 def _log_hazard_ratio(e: Effect) -> tuple[float, float, str]:

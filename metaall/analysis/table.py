@@ -2,8 +2,9 @@
 
 The same run as :func:`metaall.analysis.run.run_analysis` (effect sizes, the spec's
 model per subgroup and overall, the test between subgroups), on the columns of an
-:class:`~metaall.data.adhoc.AdhocTable`: effect sizes of counts and proportions are
-computed at once, the fit takes the arrays, and the result's study rows are
+:class:`~metaall.data.adhoc.AdhocTable`: effect sizes of counts, proportions and hazard
+ratios are computed at once (those of means and generic effects study by study), the
+fit takes the arrays, and the result's study rows are
 :class:`~metaall.analysis.result.StudyRows`, made one at a time only where a report
 reads them. A million rows pool in a few seconds and a few hundred MB.
 """
@@ -19,6 +20,7 @@ from metaall.analysis.result import AnalysisResult, Excluded, StudyRows
 from metaall.analysis.run import _usable, check_subgroup, pool_studies
 from metaall.data import AnalysisSpec, Effect, Study, Vocabulary
 from metaall.data.adhoc import AdhocTable
+from metaall.data.model import DEFAULT_CI_LEVEL
 
 
 class _Source:
@@ -48,7 +50,10 @@ class TableStudies:
         return len(self.index)
 
     def numbers(self, name: str) -> np.ndarray:
-        return self.table.column(name)[self.index]
+        values = self.table.column(name)[self.index]
+        if name == "ci_level":  # as the effect rows hold it
+            return np.where(np.isnan(values), DEFAULT_CI_LEVEL, values)
+        return values
 
     def effect(self, i: int) -> Effect:
         return self.table.row(int(self.index[i]))[0]
