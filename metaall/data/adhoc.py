@@ -26,9 +26,11 @@ is (:mod:`metaall.analysis.table`); the other commands get one
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -229,25 +231,39 @@ def _read(where: str, max_rows: int) -> tuple[AdhocTable, dict[int, Record]]:
     numbers: dict[str, list[tuple[int, np.ndarray]]] = {}
     suspect: dict[int, Record] = {}
     rows = 0
-    for chunk in read_chunks(where, ("study",), OPTIONAL, max_rows=max_rows):
-        odd = np.zeros(len(chunk.lines), dtype=bool)
-        for name, cells in chunk.cells.items():
-            if name == "study" or any(cells):
-                if name in TEXT_COLUMNS:
-                    text.setdefault(name, []).append((rows, cells))
-                    continue
-                values, bad = parse_numbers(cells, name in INTEGER_COLUMNS)
-                numbers.setdefault(name, []).append((rows, values))
-                odd |= bad
-        for i in np.flatnonzero(odd).tolist():
-            cells = {name: column[i] for name, column in chunk.cells.items()}
-            suspect[rows + i] = Record(chunk.lines[i], cells)
-        lines.append(np.array(chunk.lines, dtype=np.int64))
-        rows += len(chunk.lines)
+    with _no_cycle_collection():  # millions of short-lived row lists, no cycles
+        for chunk in read_chunks(where, ("study",), OPTIONAL, max_rows=max_rows):
+            odd = np.zeros(len(chunk.lines), dtype=bool)
+            for name, cells in chunk.cells.items():
+                if name == "study" or any(cells):
+                    if name in TEXT_COLUMNS:
+                        text.setdefault(name, []).append((rows, cells))
+                        continue
+                    values, bad = parse_numbers(cells, name in INTEGER_COLUMNS)
+                    numbers.setdefault(name, []).append((rows, values))
+                    odd |= bad
+            for i in np.flatnonzero(odd).tolist():
+                cells = {name: column[i] for name, column in chunk.cells.items()}
+                suspect[rows + i] = Record(chunk.lines[i], cells)
+            lines.append(np.array(chunk.lines, dtype=np.int64))
+            rows += len(chunk.lines)
     texts = {name: _joined(parts, rows, [""] * rows) for name, parts in text.items()}
     arrays = {name: _joined(parts, rows, np.full(rows, np.nan)) for name, parts in numbers.items()}
     every = np.concatenate(lines) if lines else np.array([], dtype=np.int64)
     return AdhocTable(where, "", every, texts, arrays), suspect
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (as it was, after): reading makes lists of
+    cells by the million, none in a cycle, which it would rescan again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _joined(parts: list[tuple[int, Any]], rows: int, blank: Any) -> Any:
