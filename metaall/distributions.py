@@ -24,6 +24,7 @@ first use. ``tests/test_distributions.py`` checks every function here against
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -52,6 +53,13 @@ def norm_quantile(p):
     safe = np.where(inner, p, 0.5)
     q = np.where(inner, _floats(_inv_cdf(safe)), np.where(p <= 0, -np.inf, np.inf))
     return _out(np.where(np.isnan(p), np.nan, q))
+
+
+@functools.lru_cache(maxsize=32)
+def z_critical(level: float) -> float:
+    """z_{(1+level)/2}, the half-width in SEs of a two-sided normal ``level`` interval;
+    cached, since reports ask it once per study (e.g. 1.959964 for 0.95)."""
+    return float(norm_quantile(0.5 + level / 2))
 
 
 def norm_two_sided_p(z):

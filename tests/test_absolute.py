@@ -55,7 +55,9 @@ def test_risk_difference_and_measures_without_absolute_effects():
     fit, p0 = rd.overall.fit, 126 / 221
     assert rd.overall.absolute[0].risk[0] == pytest.approx(p0 + fit.estimate)
     spec = PROJECT.load_analysis("relapse")[1]
-    assert absolute_effects(spec, fit.__class__(**{**fit.__dict__, "estimate": math.nan}), []) == ()
+    assert (
+        absolute_effects(spec, fit.__class__(**{**fit.__dict__, "estimate": math.nan}), None) == ()
+    )
 
 
 def test_pool_reports_them_in_text_and_json():

@@ -21,11 +21,12 @@ from the NNT for benefit through infinity to the NNT for harm.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from metaall import methods
-from metaall.data import COUNT_FIELDS, AnalysisSpec
+from metaall.data import AnalysisSpec
 from metaall.models import PooledResult
 
 PER = 1000
@@ -62,12 +63,13 @@ def _ceil(value: float) -> int | str:
     return math.ceil(value - 1e-9) if math.isfinite(value) else "∞"
 
 
-def pooled_control_risk(effects: Sequence) -> float | None:
-    """Σ events / Σ total of the control arms of ``effects`` (None without counts)."""
-    if not effects or any(getattr(e, f) is None for e in effects for f in COUNT_FIELDS):
+def pooled_control_risk(events: np.ndarray, totals: np.ndarray) -> float | None:
+    """Σ events / Σ total of the control arms (float arrays of the pooled studies'
+    ``events_c`` and ``n_c``; None without counts: no study, or a blank, NaN)."""
+    if not len(events) or np.isnan(events).any() or np.isnan(totals).any():
         return None
-    total = sum(e.n_c for e in effects)
-    return sum(e.events_c for e in effects) / total if total else None
+    total = totals.sum()
+    return float(events.sum() / total) if total else None
 
 
 def _risk(measure: str, ratio: float, p0: float) -> float:
@@ -92,16 +94,16 @@ def _ratio(log_value: float) -> float:
 
 
 def absolute_effects(
-    spec: AnalysisSpec, fit: PooledResult, effects: Sequence
+    spec: AnalysisSpec, fit: PooledResult, pooled: float | None
 ) -> tuple[AbsoluteEffect, ...]:
-    """The absolute effects of a pooled ``fit`` of ``effects`` at each control risk: the
-    pooled control-arm risk of the effects (when they are counts), then the spec's
-    ``control_risks`` (at ``risk_timepoint``; hazard ratios need them)."""
+    """The absolute effects of a pooled ``fit`` at each control risk: the ``pooled``
+    control-arm risk of its studies (:func:`pooled_control_risk`; None without
+    counts), then the spec's ``control_risks`` (at ``risk_timepoint``; hazard ratios
+    need them)."""
     measure = methods.measure(spec.measure)
     if not math.isfinite(fit.estimate) or measure.name not in ("RR", "OR", "HR", "RD"):
         return ()
     assumed = [(p, "assumed") for p in spec.control_risks]
-    pooled = pooled_control_risk(effects)
     if pooled is not None and 0 < pooled < 1:
         assumed.insert(0, (pooled, "pooled control arms"))
     bounds = [_ratio(x) if measure.log_scale else x for x in (fit.estimate, fit.ci_lb, fit.ci_ub)]

@@ -9,9 +9,9 @@ cumulative, influence) lines up with the rows without refitting.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -48,6 +48,66 @@ class StudyRow:
         return self.study.label or self.study.study
 
 
+class RowSource(Protocol):
+    """Where lazy study rows come from: a table's rows by index."""
+
+    def item(self, i: int) -> tuple[Effect, Study, str]:
+        """Row ``i``'s effect, study and subgroup."""
+
+    def column(self, name: str) -> np.ndarray:
+        """A numeric field of every row (float, NaN where blank)."""
+
+
+class StudyRows(Sequence[StudyRow]):
+    """Study rows kept as arrays, each :class:`StudyRow` made when read: the rows of a
+    large ad-hoc table (a tuple of 10⁶ rows would take seconds and GBs). ``index``
+    gives each row's index in ``source``; the other arrays are per row."""
+
+    def __init__(self, source: RowSource, index: np.ndarray, yi, vi, weights, notes) -> None:
+        self.source, self.index = source, index
+        self.yi, self.vi, self.weights = yi, vi, weights
+        self.notes = notes
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self.take(np.arange(len(self))[i])
+        effect, study, group = self.source.item(int(self.index[i]))
+        note = self.notes[i]
+        return StudyRow(
+            effect, study, group, float(self.yi[i]), float(self.vi[i]), float(self.weights[i]), note
+        )
+
+    def take(self, keep: np.ndarray) -> StudyRows:
+        """The rows at ``keep`` (indices or a mask)."""
+        arrays = (self.index, self.yi, self.vi, self.weights, self.notes)
+        return StudyRows(self.source, *(a[keep] for a in arrays))
+
+    @property
+    def estimable(self) -> np.ndarray:
+        return np.isfinite(self.yi)
+
+    def total(self, name: str) -> int:
+        """The sum of a whole-number field (e.g. ``n_t``) over the rows."""
+        return int(self.source.column(name)[self.index].sum())
+
+
+def estimable_rows(rows: Sequence[StudyRow], estimable: bool = True) -> Sequence[StudyRow]:
+    """The rows with an estimate (those without, with ``estimable`` False)."""
+    if isinstance(rows, StudyRows):
+        return rows.take(rows.estimable == estimable)
+    return tuple(r for r in rows if r.estimable == estimable)
+
+
+def rows_total(rows: Sequence[StudyRow], name: str) -> int:
+    """The sum of the effects' whole-number field ``name`` over ``rows``."""
+    if isinstance(rows, StudyRows):
+        return rows.total(name)
+    return sum(getattr(r.effect, name) for r in rows)
+
+
 @dataclass(frozen=True)
 class Excluded:
     """An effect that could not enter the analysis, and why."""
@@ -66,7 +126,7 @@ class GroupResult:
     """
 
     name: str
-    rows: tuple[StudyRow, ...]
+    rows: Sequence[StudyRow]
     fit: PooledResult | None
     heterogeneity: HeterogeneityCI | None = None
     """Q-profile intervals for tau², I² and H² (random-effects fits of k ≥ 2)."""
@@ -77,7 +137,10 @@ class GroupResult:
 
     @property
     def total_weight(self) -> float:
-        return float(sum(r.weight for r in self.rows if r.estimable))
+        rows = self.rows
+        if isinstance(rows, StudyRows):
+            return float(rows.weights[rows.estimable].sum())
+        return float(sum(r.weight for r in rows if r.estimable))
 
     @property
     def estimable(self) -> bool:
@@ -100,11 +163,11 @@ class GroupResult:
         }
 
     @property
-    def pooled_rows(self) -> tuple[StudyRow, ...]:
+    def pooled_rows(self) -> Sequence[StudyRow]:
         """The rows the fit holds, in the fit's order."""
         if self.fit is not None and methods.method(self.fit.method).tables:
             return self.rows
-        return tuple(r for r in self.rows if r.estimable)
+        return estimable_rows(self.rows)
 
 
 @dataclass(frozen=True)
@@ -174,8 +237,15 @@ class AnalysisResult:
         one study's, a group's pooled studies', or (None) all pooled studies'."""
         if isinstance(of, StudyRow):
             return [of.effect.size]
-        group = self.overall if of is None else of
-        return [r.effect.size for r in group.pooled_rows if r.effect.size]
+        rows = (self.overall if of is None else of).pooled_rows
+        if isinstance(rows, StudyRows):
+            source = rows.source
+            if self.spec.single_arm:
+                sizes = source.column("n")[rows.index]
+            else:
+                sizes = (source.column("n_t") + source.column("n_c"))[rows.index]
+            return [int(s) for s in sizes if s]
+        return [r.effect.size for r in rows if r.effect.size]
 
     def display(self, value, of: GroupResult | StudyRow | None = None):
         """A value (or array) on the analysis scale as readers see it: exp for ratios,

@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
 from metaall import methods
-from metaall.analysis.absolute import absolute_effects
+from metaall.analysis.absolute import absolute_effects, pooled_control_risk
 from metaall.analysis.means import arm_means
 from metaall.analysis.regression import regression_of
 from metaall.analysis.result import (
@@ -38,6 +39,7 @@ from metaall.data import (
     Effect,
     Extractions,
     Study,
+    Vocabulary,
     ZeroCells,
     timepoints,
 )
@@ -343,37 +345,101 @@ def _select(
     return items, excluded
 
 
-def _order(spec: AnalysisSpec, rows: list[StudyRow]) -> list[int]:
-    """Indices of ``rows`` in the spec's report order."""
+class Studies(Protocol):
+    """The studies one run pools, in file order: the selected rows of a project
+    (:class:`ItemStudies`) or the columns of an ad-hoc table
+    (:class:`metaall.analysis.table.TableStudies`)."""
 
-    def big(value: float) -> float:
-        return value if math.isfinite(value) else math.inf
+    names: Sequence[str]
+    """Study ids."""
 
+    def __len__(self) -> int: ...
+
+    def numbers(self, name: str) -> Sequence:
+        """A count or proportion field of every study (None or NaN where blank)."""
+
+    def effect(self, i: int) -> Effect:
+        """Study ``i``'s effect row."""
+
+    def years(self) -> np.ndarray:
+        """Each study's year (NaN where undated)."""
+
+    def groups(self) -> np.ndarray:
+        """Each study's subgroup, as an object array."""
+
+    def subset(self, keep: np.ndarray) -> Studies:
+        """The studies where ``keep`` is True."""
+
+    def rows(self, order: np.ndarray, yi, vi, weights, notes) -> Sequence[StudyRow]:
+        """The study rows in ``order`` (indices), with their effect sizes, weights and
+        notes (in file order)."""
+
+
+class ItemStudies:
+    """:class:`Studies` of selected rows of a project: (effect, study, subgroup) items."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.items = items
+        self.names = [e.study for e, _, _ in items]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def numbers(self, name: str) -> list:
+        return [getattr(e, name) for e, _, _ in self.items]
+
+    def effect(self, i: int) -> Effect:
+        return self.items[i][0]
+
+    def years(self) -> np.ndarray:
+        return np.array([math.nan if s.year is None else s.year for _, s, _ in self.items])
+
+    def groups(self) -> np.ndarray:
+        return np.array([g for _, _, g in self.items], dtype=object)
+
+    def subset(self, keep: np.ndarray) -> ItemStudies:
+        return ItemStudies([it for it, k in zip(self.items, keep, strict=True) if k])
+
+    def rows(self, order: np.ndarray, yi, vi, weights, notes) -> tuple[StudyRow, ...]:
+        items = self.items
+        return tuple(
+            StudyRow(*items[i], float(yi[i]), float(vi[i]), float(weights[i]), notes[i])
+            for i in order.tolist()
+        )
+
+
+def _order(spec: AnalysisSpec, years: np.ndarray, weights, yi) -> np.ndarray:
+    """Indices of the studies in the spec's report order (ties in file order):
+    undated studies last by year; studies without an estimate last by weight or effect."""
+    index = np.arange(len(yi))
+    estimable = np.isfinite(yi)
     keys = {
-        "spec": lambda i: i,
-        "year": lambda i: (rows[i].study.year is None, rows[i].study.year or 0, i),
-        "weight": lambda i: -rows[i].weight if rows[i].estimable else math.inf,
-        "effect": lambda i: big(rows[i].yi),
+        "spec": (),
+        "year": (np.nan_to_num(years, nan=0.0), np.isnan(years)),
+        "weight": (np.where(estimable, -np.asarray(weights, dtype=float), np.inf),),
+        "effect": (np.where(estimable, yi, np.inf),),
     }
-    return sorted(range(len(rows)), key=keys[spec.order])
+    return np.lexsort((index, *keys[spec.order]))
 
 
-def _effect_sizes(spec: AnalysisSpec, items: Sequence[Item]):
-    """yi, vi and a note per item (NaN where not estimable)."""
-    effects = [e for e, _, _ in items]
-    names = [e.study for e in effects]
+def _effect_sizes(spec: AnalysisSpec, studies: Studies):
+    """yi, vi and a note per study (NaN where not estimable): at once from counts and
+    proportions, study by study from hazard ratios, means and generic effects."""
+    names = studies.names
     one_by_one = {
-        methods.HAZARD_RATIOS: _log_hazard_ratio,
         methods.MEANS: lambda e: _from_means(spec, e),
         methods.GENERIC: _generic,
     }
-    if spec.data_kind in one_by_one:
-        computed = (one_by_one[spec.data_kind](e) for e in effects)
+    if spec.data_kind == methods.HAZARD_RATIOS:
+        yi, vi, notes = _log_hazard_ratios(studies)
+    elif spec.data_kind in one_by_one:
+        each = one_by_one[spec.data_kind]
+        computed = (each(studies.effect(i)) for i in range(len(studies)))
         yi, vi, notes = zip(*computed, strict=True)
         yi, vi, notes = np.array(yi), np.array(vi), list(notes)
     elif spec.data_kind == methods.PROPORTIONS:
         z = spec.zero_cells
-        xi, ni = ([getattr(e, f) for e in effects] for f in ("events", "n"))
+        xi, ni = (studies.numbers(f) for f in ("events", "n"))
         es = effect_sizes(measure=spec.measure, xi=xi, ni=ni, add=z.add, to=z.to, studies=names)
         yi, vi = es.yi, es.vi
         notes = [f"{z.add:g} added to events and non-events" if c else "" for c in es.corrected]
@@ -383,7 +449,7 @@ def _effect_sizes(spec: AnalysisSpec, items: Sequence[Item]):
         ]
     else:
         z = spec.zero_cells
-        counts = [[getattr(e, f) for e in effects] for f in COUNT_FIELDS]
+        counts = [studies.numbers(f) for f in COUNT_FIELDS]
         measure = methods.method(spec.method).study_measure or spec.measure
         es = effect_sizes(*counts, measure, z.add, z.to, z.drop00, studies=names)
         yi, vi = es.yi, es.vi
@@ -395,6 +461,38 @@ def _effect_sizes(spec: AnalysisSpec, items: Sequence[Item]):
     for i in np.flatnonzero(degenerate):  # e.g. an SE that underflows to zero
         notes[i] = "not estimable: zero or undefined sampling variance"
     return np.where(degenerate, np.nan, yi), np.where(degenerate, np.nan, vi), notes
+
+
+def _log_hazard_ratios(studies: Studies) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """log HRs, their variances and notes, at once per CI level and for those with a
+    p-value; a batch holding a row that gives no SE goes row by row
+    (:func:`_log_hazard_ratio`, which says why)."""
+    hr, lower, upper, p, level = (
+        np.asarray(studies.numbers(name), dtype=float)
+        for name in ("hr", "hr_lower", "hr_upper", "p_value", "ci_level")
+    )
+    yi, vi = np.full(len(hr), math.nan), np.full(len(hr), math.nan)
+    notes = [""] * len(hr)
+    with_ci = ~np.isnan(lower)
+    batches = [
+        (with_ci & (level == at), lambda m, at=at: hr_from_ci(hr[m], lower[m], upper[m], at))
+        for at in np.unique(level[with_ci]).tolist()
+    ]
+    batches.append((~with_ci, lambda m: hr_from_p(hr[m], p[m])))
+    for mask, compute in batches:
+        if not mask.any():
+            continue
+        try:
+            es = compute(mask)
+        except ValueError:
+            for i in np.flatnonzero(mask).tolist():
+                yi[i], vi[i], notes[i] = _log_hazard_ratio(studies.effect(i))
+            continue
+        yi[mask], vi[mask] = es.yi, es.vi
+        if mask is batches[-1][0]:
+            for i in np.flatnonzero(mask).tolist():
+                notes[i] = f"SE from HR and p = {p[i]:g}"
+    return yi, vi, notes
 
 
 def _log_hazard_ratio(e: Effect) -> tuple[float, float, str]:
@@ -454,8 +552,9 @@ def _generic(e: Effect) -> tuple[float, float, str]:
     return float(es.yi[0]), float(es.vi[0]), note
 
 
-def _pool(spec: AnalysisSpec, items: Sequence[Item], yi, vi) -> tuple[PooledResult | None, list]:
-    """The spec's model fitted to ``items``, and the item index of each of its studies.
+def _pool(spec: AnalysisSpec, studies: Studies, yi, vi) -> tuple[PooledResult | None, np.ndarray]:
+    """The spec's model fitted to ``studies``, and the study index of each of its
+    studies.
 
     Methods that pool the counts (MH, Peto, the GLMMs) take every study; the others
     the estimable effect sizes, in the order given.
@@ -463,29 +562,28 @@ def _pool(spec: AnalysisSpec, items: Sequence[Item], yi, vi) -> tuple[PooledResu
     method = methods.method(spec.method)
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     if not ok.any():
-        return None, []
+        return None, np.array([], dtype=int)
     if method.tables:
-        return _fit_tables(spec, method, items), list(range(len(items)))
-    used = np.flatnonzero(ok).tolist()
-    names = [items[i][0].study for i in used]
+        return _fit_tables(spec, method, studies), np.arange(len(studies))
+    used = np.flatnonzero(ok)
+    names = studies.names if ok.all() else [studies.names[i] for i in used.tolist()]
     return _fit_effects(spec, method, yi[ok], vi[ok], names), used
 
 
-def _fit_tables(spec: AnalysisSpec, method: methods.Method, items: Sequence[Item]):
+def _fit_tables(spec: AnalysisSpec, method: methods.Method, studies: Studies):
     """The spec's model of the counts themselves: MH, Peto or a binomial GLMM of the
     2×2 tables, or the GLMM of single-arm events."""
     fields = PROPORTION_FIELDS if spec.single_arm else COUNT_FIELDS
-    counts = [[getattr(e, f) for e, _, _ in items] for f in fields]
+    counts = [studies.numbers(f) for f in fields]
     z = spec.zero_cells
     kwargs = dict(add=z.add, to=z.to, drop00=z.drop00, level=spec.level)
     if method.family == methods.EXACT:
-        names = [e.study for e, _, _ in items]
         by_name = dict(zip(GLMM_COUNTS[spec.measure], counts, strict=True))
         return fit_glmm(
             measure=spec.measure,
             model=method.name,
             test=spec.test,
-            studies=names,
+            studies=list(studies.names),
             **by_name,
             **kwargs,
         )
@@ -507,33 +605,34 @@ def _fit_effects(spec: AnalysisSpec, method: methods.Method, yi, vi, names) -> P
 
 
 def _group(
-    spec: AnalysisSpec, name: str, items: Sequence[Item], yi, vi, notes, weights=None
+    spec: AnalysisSpec, name: str, studies: Studies, yi, vi, notes, weights=None
 ) -> tuple[GroupResult, np.ndarray]:
     """Pool one group: rows in report order, the fit's studies in the same order.
 
     Rows show ``weights`` when given (else the group's own); returns the group and
-    its own weights per item (percent, 0 where not pooled).
+    its own weights per study (percent, 0 where not pooled).
     """
-    result, used = _pool(spec, items, yi, vi)
-    own = np.zeros(len(items))
+    result, used = _pool(spec, studies, yi, vi)
+    own = np.zeros(len(studies))
     if result is not None:
         own[used] = np.nan_to_num(result.weights)
     shown = own if weights is None else weights
-    rows = [
-        StudyRow(e, s, g, float(y), float(v), float(w), note)
-        for (e, s, g), y, v, w, note in zip(items, yi, vi, shown, notes, strict=True)
-    ]
-    order = _order(spec, rows)
+    order = _order(spec, studies.years(), shown, yi)
+    rows = studies.rows(order, yi, vi, shown, notes)
     if result is None:
-        return GroupResult(name, tuple(rows[i] for i in order), None), own
-    position = {item: j for j, item in enumerate(used)}
-    result = result.take([position[i] for i in order if i in position])
+        return GroupResult(name, rows, None), own
+    position = np.full(len(studies), -1)
+    position[used] = np.arange(len(used))
+    taken = position[order]
+    taken = taken[taken >= 0]
+    if (taken != np.arange(len(taken))).any():  # e.g. by year; file order needs no copy
+        result = result.take(taken)
     heterogeneity = result.heterogeneity_interval()
     prediction = result.prediction(spec.prediction_interval) if spec.prediction_interval else None
-    rows_in_order = tuple(rows[i] for i in order)
-    pooled_effects = [r.effect for r in rows_in_order if r.estimable]
-    absolute = absolute_effects(spec, result, pooled_effects)
-    group = GroupResult(name, rows_in_order, result, heterogeneity, prediction, absolute)
+    pooled = order[np.isfinite(yi[order])]
+    arms = (np.asarray(studies.numbers(f), dtype=float)[pooled] for f in ("events_c", "n_c"))
+    absolute = absolute_effects(spec, result, pooled_control_risk(*arms))
+    group = GroupResult(name, rows, result, heterogeneity, prediction, absolute)
     return group, own
 
 
@@ -551,30 +650,56 @@ def run_analysis(
     :func:`_select` (``overlap_choice`` overrides the spec's pick in an overlap group).
     """
     if subgroup is not None:
-        known = available_subgroups(spec, data)
-        if subgroup not in known:
-            raise ValueError(
-                f"analysis '{spec.name}' has no subgroup '{subgroup}'; "
-                f"available: {', '.join(known) or 'none'}"
-            )
+        check_subgroup(spec, subgroup, available_subgroups(spec, data))
     items, excluded = _select(spec, data, subgroup, overlap_choice)
-    yi, vi, notes = _effect_sizes(spec, items) if items else (np.array([]), np.array([]), [])
-    overall, weights = _group(spec, subgroup or "overall", items, yi, vi, notes)
+    return pool_studies(spec, ItemStudies(items), subgroup, excluded, data.vocabulary)
+
+
+def check_subgroup(spec: AnalysisSpec, subgroup: str, known: Sequence[str]) -> None:
+    """ValueError unless ``subgroup`` is one of the analysis's subgroups ``known``."""
+    if subgroup not in known:
+        raise ValueError(
+            f"analysis '{spec.name}' has no subgroup '{subgroup}'; "
+            f"available: {', '.join(known) or 'none'}"
+        )
+
+
+def pool_studies(
+    spec: AnalysisSpec,
+    studies: Studies,
+    subgroup: str | None,
+    excluded: Sequence[Excluded],
+    vocabulary: Vocabulary,
+) -> AnalysisResult:
+    """The result of pooling ``studies`` (those of ``subgroup`` when given, else each
+    subgroup, all together and the test between them), listing ``excluded``."""
+    if len(studies):
+        yi, vi, notes = _effect_sizes(spec, studies)
+    else:
+        yi, vi, notes = np.array([]), np.array([]), []
+    overall, weights = _group(spec, subgroup or "overall", studies, yi, vi, notes)
 
     groups: list[GroupResult] = []
     difference = None
-    labels = np.array([g for _, _, g in items], dtype=object)
+    labels = studies.groups()
     names = list(dict.fromkeys(labels.tolist()))
     if subgroup is None and spec.subgroup_by is not None and len(names) > 1:
+        kept_notes = np.array(notes, dtype=object)
         for name in names:
             sel = labels == name
-            sub_items = [it for it, keep in zip(items, sel, strict=True) if keep]
-            sub_notes = [n for n, keep in zip(notes, sel, strict=True) if keep]
-            group, _ = _group(spec, name, sub_items, yi[sel], vi[sel], sub_notes, weights[sel])
+            group, _ = _group(
+                spec,
+                name,
+                studies.subset(sel),
+                yi[sel],
+                vi[sel],
+                kept_notes[sel].tolist(),
+                weights[sel],
+            )
             groups.append(group)
         difference = _difference(spec, groups, labels, yi, vi)
-    vocab, by = data.vocabulary, spec.subgroup_by
-    descriptions = {g: vocab.describe(by, g) for g in names if by and vocab.has(by, g)}
+    by = spec.subgroup_by
+    descriptions = {g: vocabulary.describe(by, g) for g in names if by and vocabulary.has(by, g)}
     regression = None
     if spec.mods and overall.fit is not None:
         regression = regression_of(spec, overall.pooled_rows)

@@ -158,7 +158,10 @@ def tsa_of(
         )
     control, source = used.control_risk, "given"
     if control is None:
-        control = pooled_control_risk([r.effect for r in rows if r.estimable])
+        pooled = [r.effect for r in rows if r.estimable]
+        control = pooled_control_risk(
+            *(np.array([getattr(e, f) for e in pooled], dtype=float) for f in ("events_c", "n_c"))
+        )
         source = "pooled control arms"
     common = dict(
         measure=spec.measure,

@@ -9,7 +9,7 @@ import click
 from metaall import methods
 from metaall.analysis import AnalysisResult, Project, UnknownAnalysis, run_analysis, with_options
 from metaall.data import AnalysisSpec, DataError, Extractions
-from metaall.data.adhoc import load_adhoc
+from metaall.data.adhoc import AdhocTable, adhoc_spec, load_adhoc, read_adhoc
 from metaall.data.specs import DEFAULT_SEED, MODERATORS, ORDERS
 from metaall.data.writing import write_atomic
 from metaall.figures.settings import DPI_RANGE, FONT_SIZES, STYLES, FigureSettings
@@ -407,28 +407,50 @@ def data_option(command):
 
 
 def analysis_or_data(
-    project: Project, analysis: str | None, subgroup: str | None, data_file, options: dict
+    project: Project,
+    analysis: str | None,
+    subgroup: str | None,
+    data_file,
+    options: dict,
+    columns: bool = False,
 ) -> AnalysisResult:
     """The result of ANALYSIS, or of the ad-hoc ``--data`` file, with the command's
-    model options; exactly one of the two (usage error otherwise)."""
-    data, spec = spec_and_data(project, analysis, data_file, options)
+    model options; exactly one of the two (usage error otherwise). With ``columns``
+    the file is pooled column by column (:func:`metaall.analysis.table.run_table`,
+    up to :data:`~metaall.data.csvfile.MAX_DATA_ROWS` rows)."""
+    data, spec = spec_and_data(project, analysis, data_file, options, columns=columns)
+    if isinstance(data, AdhocTable):
+        from metaall.analysis.table import run_table
+
+        return usage_errors(lambda: run_table(spec, data, subgroup))
     return usage_errors(lambda: run_analysis(spec, data, subgroup))
 
 
 def spec_and_data(
-    project: Project, analysis: str | None, data_file, options: dict, every_model: bool = False
-) -> tuple[Extractions, AnalysisSpec]:
+    project: Project,
+    analysis: str | None,
+    data_file,
+    options: dict,
+    every_model: bool = False,
+    columns: bool = False,
+) -> tuple[Extractions | AdhocTable, AnalysisSpec]:
     """The evidence and the spec (with the command's model options) of ANALYSIS, or of
-    the ad-hoc ``--data`` file; exactly one of the two (usage error otherwise). Priors
-    are a usage error unless the model is Bayesian or ``every_model`` is compared."""
+    the ad-hoc ``--data`` file (as an :class:`AdhocTable` with ``columns``, else one
+    object per row); exactly one of the two (usage error otherwise). Priors are a usage
+    error unless the model is Bayesian or ``every_model`` is compared."""
     if data_file is not None and analysis:
         raise click.UsageError("give either ANALYSIS or --data, not both")
     if data_file is None and not analysis:
         raise click.UsageError("missing ANALYSIS (or --data FILE); see 'metaall list'")
+    measure = options.get("measure")
+    data: Extractions | AdhocTable
     if data_file is None:
         data, spec = usage_errors(lambda: project.load_analysis(analysis))
+    elif columns:
+        data = usage_errors(lambda: read_adhoc(data_file, measure))
+        spec = adhoc_spec(data, measure)
     else:
-        data, spec = usage_errors(lambda: load_adhoc(data_file, options.get("measure")))
+        data, spec = usage_errors(lambda: load_adhoc(data_file, measure))
     spec = usage_errors(lambda: with_options(spec, **overrides(options)))
     priors = [f"--{name.replace('_', '-')}" for name in ("tau_prior", "mu_prior")]
     priors = [flag for flag in priors if options.get(flag[2:].replace("-", "_"))]

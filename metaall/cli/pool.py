@@ -17,6 +17,7 @@ from metaall.cli.common import (
     subgroup_option,
     write_report,
 )
+from metaall.data import csvfile
 from metaall.reports.records import analysis_record, table_rows
 from metaall.reports.table import result_table, table_markdown, table_records
 from metaall.reports.tables import to_csv, to_json
@@ -83,5 +84,11 @@ def pool(project: Project, analysis, subgroup, data_file, fmt, output, **options
       metaall pool cart_cr_cri --mods costim_domain --permutations 1000
       metaall pool --data rates.csv --measure PFT
     """
-    result = analysis_or_data(project, analysis, subgroup, data_file, options)
+    result = analysis_or_data(project, analysis, subgroup, data_file, options, columns=True)
+    studies = len(result.overall.rows)
+    if fmt != "text" and studies > csvfile.MAX_ROWS:
+        raise click.UsageError(
+            f"--format {fmt} lists every study, of at most {csvfile.MAX_ROWS:,}; this analysis "
+            f"pools {studies:,} (the text report takes any number)"
+        )
     write_report(render(result, fmt), output)

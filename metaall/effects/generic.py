@@ -21,7 +21,7 @@ from metaall.effects.base import EffectSizes, as_arrays, check_studies, study_na
 
 
 def _z(level: float) -> float:
-    z = dist.norm_quantile(0.5 + level / 2) if 0 < level < 1 else 0.0
+    z = dist.z_critical(level) if 0 < level < 1 else 0.0
     if not z > 0:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level}")
     return z

@@ -186,7 +186,7 @@ class _Builder:
         self.counts = result.spec.counts or result.spec.single_arm
         self.kind = result.spec.data_kind
         self.arms = _arms(result)
-        self.z = float(dist.norm_quantile(0.5 + result.spec.level / 2))
+        self.z = dist.z_critical(result.spec.level)
         estimable = [r.weight for r in result.overall.rows if r.estimable]
         self.max_weight = max(estimable, default=0.0) or 1.0
         notes = [r.note for r in result.overall.rows if r.note and r.estimable]

@@ -109,7 +109,7 @@ def funnel_plot(
     rows = estimable_rows(result)
     yi, se = np.array([r.yi for r in rows]), np.sqrt([r.vi for r in rows])
     display = np.exp if result.ratio else (lambda value: value)
-    z = float(dist.norm_quantile(0.5 + spec.level / 2))
+    z = dist.z_critical(spec.level)
     pooled = chosen.ci(display(fit.estimate), display(fit.ci_lb), display(fit.ci_ub))
     model = fit.model.replace("tau²", chosen.tau)
     if result.proportion:  # the axis is the analysis scale; the note gives the percent

@@ -193,6 +193,14 @@ def _tau2_max(batch: Batch) -> np.ndarray:
     return np.maximum(100.0, 10 * mad**2)
 
 
+def _q(batch: Batch, tau2) -> np.ndarray:
+    """Generalised Q at ``tau2``: the intercept-only sums (:meth:`Batch.pooled`, one
+    pass) where the design is an intercept, else the weighted least squares fit."""
+    if batch.X.shape[1] == 1 and batch.indicator:
+        return batch.pooled(tau2, rss=True).rss
+    return batch.wls(tau2).rss
+
+
 def q_root(batch: Batch, target: np.ndarray, tol: float, tau2_max: np.ndarray) -> np.ndarray:
     """Smallest tau² ≥ 0 with generalised Q(tau²) = target (0 when Q(0) < target).
 
@@ -201,19 +209,20 @@ def q_root(batch: Batch, target: np.ndarray, tol: float, tau2_max: np.ndarray) -
     doubling where metafor would stop with "'tau2.max' too low".
     """
     out = np.zeros(target.shape[0])
-    need = batch.wls(0.0).rss >= target
+    need = _q(batch, 0.0) >= target
     idx = np.flatnonzero(need)
     if idx.size == 0:
         return out
     sub, tgt, upper = batch.rows(idx), target[idx], tau2_max[idx].copy()
     for _ in range(200):
-        high = sub.wls(upper).rss > tgt
+        high = _q(sub, upper) > tgt
         if not high.any():
             break
         upper = np.where(high, upper * 2, upper)
 
     def f(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return sub.rows(rows).wls(x).rss - tgt[rows]
+        part = sub if len(rows) == len(idx) else sub.rows(rows)
+        return _q(part, x) - tgt[rows]
 
     out[idx], _ = brent_root(f, np.zeros(idx.size), upper, tol=tol)
     return out

@@ -142,7 +142,7 @@ def study_record(
     if kind == methods.MEANS and (row.effect.from_median("t") or row.effect.from_median("c")):
         record["derivation"] = "; ".join(p for p in (e.derivation, row.note) if p)
     if result is not None and result.proportion and row.estimable:
-        half = dist.norm_quantile(0.5 + result.spec.level / 2) * math.sqrt(row.vi)
+        half = dist.z_critical(result.spec.level) * math.sqrt(row.vi)
         values = {"estimate": row.yi, "ci_lb": row.yi - half, "ci_ub": row.yi + half}
         record["proportion"] = proportion_record(result, values, row)
     shrunken = group.shrunken.get(e.study) if group is not None else None

@@ -18,17 +18,26 @@ from metaall import distributions as dist
 from metaall import methods
 from metaall.analysis import AnalysisResult, GroupResult, StudyRow
 from metaall.analysis.means import arm_means
+from metaall.analysis.result import rows_total
+from metaall.data import COUNT_FIELDS, csvfile
 from metaall.formatting import fmt_num, fmt_p
 from metaall.reports.regression import CoefficientTable, regression_table
 
 NOT_ESTIMABLE = "Not estimable"
+MAX_STUDY_LINES = 200
+"""In the text report, a group of more studies shows only its first and last
+:data:`SHOWN_AT_EACH_END` (a table of 10⁶ lines helps no reader on a terminal); the
+CSV, JSON and records outputs hold every study (``metaall pool`` makes them for up to
+:data:`~metaall.data.csvfile.MAX_ROWS` studies)."""
+SHOWN_AT_EACH_END = 10
 
 
 @dataclass(frozen=True)
 class Line:
-    """A table line: ``kind`` is ``heading`` (a subgroup), ``study``, ``pooled`` (a
-    subtotal or the total) or ``note`` (a statistics line under a pooled row);
-    headings and notes have one cell of text."""
+    """A table line: ``kind`` is ``heading`` (a subgroup), ``study``, ``omitted`` (the
+    studies a long text table leaves out), ``pooled`` (a subtotal or the total) or
+    ``note`` (a statistics line under a pooled row); headings, omissions and notes have
+    one cell of text."""
 
     kind: str
     cells: tuple[str, ...]
@@ -155,11 +164,23 @@ def difference_text(result: AnalysisResult) -> list[str]:
     return lines
 
 
+def omitted_text(omitted: int) -> str:
+    """The line standing for the studies a long text table leaves out."""
+    return (
+        f"... {omitted:,} studies omitted here; --format records, csv or json lists every "
+        f"study (of at most {csvfile.MAX_ROWS:,})"
+    )
+
+
 class _Builder:
-    def __init__(self, result: AnalysisResult) -> None:
+    def __init__(self, result: AnalysisResult, limit: int | None) -> None:
         self.result = result
         self.counts = result.spec.counts
         self.kind = result.spec.data_kind
+        self.limit = limit
+        self.shown: list[StudyRow] = []
+        self.cut = False
+        """True once a group has been cut to its ends."""
 
     def arms(self, row: StudyRow) -> tuple[str, str]:
         e = row.effect
@@ -177,7 +198,7 @@ class _Builder:
         result = self.result
         if not row.estimable:
             return Line("study", (row.label, *self.arms(row), "-", NOT_ESTIMABLE))
-        half = dist.norm_quantile(0.5 + result.spec.level / 2) * math.sqrt(row.vi)
+        half = dist.z_critical(result.spec.level) * math.sqrt(row.vi)
         effect = effect_text(result, row.yi, row.yi - half, row.yi + half, row)
         mark = " *" if row.note else ""
         weight = f"{row.weight:.1f}%" if math.isfinite(row.weight) else ""
@@ -186,13 +207,12 @@ class _Builder:
     def totals(self, group: GroupResult) -> tuple[str, str]:
         rows = group.rows
         if self.kind == methods.PROPORTIONS:
-            return f"{sum(r.effect.events for r in rows)}/{sum(r.effect.n for r in rows)}", ""
+            return f"{rows_total(rows, 'events')}/{rows_total(rows, 'n')}", ""
         if self.kind == methods.MEANS:
-            return str(sum(r.effect.n_t for r in rows)), str(sum(r.effect.n_c for r in rows))
+            return str(rows_total(rows, "n_t")), str(rows_total(rows, "n_c"))
         if not self.counts:
             return "", ""
-        et, nt = sum(r.effect.events_t for r in rows), sum(r.effect.n_t for r in rows)
-        ec, nc = sum(r.effect.events_c for r in rows), sum(r.effect.n_c for r in rows)
+        et, nt, ec, nc = (rows_total(rows, name) for name in COUNT_FIELDS)
         return f"{et}/{nt}", f"{ec}/{nc}"
 
     def pooled(self, group: GroupResult, title: str) -> list[Line]:
@@ -213,7 +233,18 @@ class _Builder:
         return lines + [Line("note", (n,)) for n in notes if n]
 
     def group(self, group: GroupResult, title: str) -> list[Line]:
-        return [self.study(r) for r in group.rows] + self.pooled(group, title)
+        rows = group.rows
+        if self.limit is None or len(rows) <= self.limit:
+            shown = list(rows)
+            lines = [self.study(r) for r in shown]
+        else:
+            head, tail = list(rows[:SHOWN_AT_EACH_END]), list(rows[-SHOWN_AT_EACH_END:])
+            shown = head + tail
+            omitted = Line("omitted", (omitted_text(len(rows) - len(shown)),))
+            lines = [*map(self.study, head), omitted, *map(self.study, tail)]
+            self.cut = True
+        self.shown += shown
+        return lines + self.pooled(group, title)
 
     def lines(self) -> list[Line]:
         result = self.result
@@ -272,14 +303,18 @@ def data_columns(result: AnalysisResult) -> tuple[tuple[str, str], tuple[str, st
     return (f"{scale}[{spec.measure}]" if scale else spec.measure, "SE"), ("", "")
 
 
-def result_table(result: AnalysisResult) -> ResultTable:
-    """The table of ``result`` (see the module docstring)."""
+def result_table(result: AnalysisResult, limit: int | None = None) -> ResultTable:
+    """The table of ``result`` (see the module docstring); a group of more than
+    ``limit`` studies shows only its first and last :data:`SHOWN_AT_EACH_END` (and the
+    footnotes only theirs)."""
     spec = result.spec
     effect = effect_heading(result)
     columns, units = data_columns(result)
     scope = f"subgroup {result.restricted_to}" if result.restricted_to else "all subgroups"
-    footnotes = [f"* {r.label}: {r.note}" for r in result.overall.rows if r.note and r.estimable]
-    lines = tuple(_Builder(result).lines())
+    builder = _Builder(result, limit)
+    lines = tuple(builder.lines())
+    rows = builder.shown if builder.cut else result.overall.rows
+    footnotes = [f"* {r.label}: {r.note}" for r in rows if r.note and r.estimable]
     if any(c.startswith("~") for line in lines if line.kind == "study" for c in line.cells):
         footnotes.append("~ mean and SD derived from the median, not reported (see * above)")
     return ResultTable(

@@ -9,9 +9,17 @@ A label longer than the label column goes on a line of its own: nothing is cut.
 from __future__ import annotations
 
 from metaall.analysis import AnalysisResult
+from metaall.analysis.result import estimable_rows
 from metaall.reports.records import method_details
 from metaall.reports.regression import CoefficientTable
-from metaall.reports.table import Line, ResultTable, absolute_lines, result_table
+from metaall.reports.table import (
+    MAX_STUDY_LINES,
+    Line,
+    ResultTable,
+    absolute_lines,
+    omitted_text,
+    result_table,
+)
 
 MAX_LABEL_WIDTH = 60
 MIN_ARM_WIDTH = 11
@@ -46,7 +54,7 @@ class _Layout:
 def _line(layout: _Layout, line: Line) -> list[str]:
     if line.kind == "heading":
         return [line.cells[0]]
-    if line.kind == "note":
+    if line.kind in ("note", "omitted"):
         return [f"  {line.cells[0]}"]
     return layout.row(line.cells)
 
@@ -80,12 +88,16 @@ def coefficient_lines(table: CoefficientTable) -> list[str]:
 
 
 def left_out(result: AnalysisResult) -> list[str]:
-    """The studies shown without an estimate, and those the analysis could not use."""
+    """The studies shown without an estimate (the first :data:`MAX_STUDY_LINES`), and
+    those the analysis could not use."""
     out = []
-    not_estimable = [r for r in result.overall.rows if not r.estimable]
-    if not_estimable:
+    not_estimable = estimable_rows(result.overall.rows, estimable=False)
+    if len(not_estimable):
         out += ["", "Not estimable (shown, weight 0):"]
-        out += [f"  {r.label} [{r.group}]: {r.note}" for r in not_estimable]
+        listed = not_estimable[:MAX_STUDY_LINES]
+        out += [f"  {r.label} [{r.group}]: {r.note}" for r in listed]
+        if len(not_estimable) > len(listed):
+            out.append(f"  {omitted_text(len(not_estimable) - len(listed))}")
     if result.excluded:
         out += ["", "Not included in this analysis:"]
         for x in result.excluded:
@@ -95,8 +107,9 @@ def left_out(result: AnalysisResult) -> list[str]:
 
 
 def render_text(result: AnalysisResult) -> str:
-    """The full report of one analysis."""
-    table = result_table(result)
+    """The full report of one analysis; a group of more than :data:`MAX_STUDY_LINES`
+    studies lists only its first and last few (the other formats list every study)."""
+    table = result_table(result, MAX_STUDY_LINES)
     out = [table.title, table.scope, "", *_body(table)]
     if table.regression is not None:
         out += coefficient_lines(table.regression)
