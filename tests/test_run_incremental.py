@@ -238,19 +238,30 @@ def _vouched_for(out: Path) -> None:
         assert digest in known, path.name
 
 
+def _os_trial(i: int) -> list[str]:
+    """OS_TRIAL as the i-th new study (its own registry number and label)."""
+    names = {"NCT90000001": f"NCT9000{i:04d}", "Trial 1": f"Trial {i}"}
+    return [names.get(arg, arg) for arg in OS_TRIAL]
+
+
 def test_an_incremental_run_killed_midway_leaves_a_consistent_folder(small):
+    """Each run has a new trial to draw; the first is timed, the others are killed at
+    a random point of that time (however fast or loaded the machine)."""
     run(small, *FIGURES)
-    assert invoke(small, *OS_TRIAL).exit_code == 0
     out, rng = small / "out", random.Random(17)
-    codes = []
-    for _ in range(4):
+    codes, duration = [], 0.0
+    for i in range(1, 7):
+        assert invoke(small, *_os_trial(i)).exit_code == 0
+        begun = time.perf_counter()
         proc = start(small, "run", "--out", "out", *FIGURES)
-        time.sleep(rng.uniform(0.3, 2.5))
-        proc.kill()
+        if i > 1:
+            time.sleep(duration * rng.uniform(0.2, 0.8))
+            proc.kill()
         proc.communicate()
+        duration = duration or time.perf_counter() - begun
         codes.append(proc.returncode)
         _vouched_for(out)
-    assert -signal.SIGKILL in codes  # killed while running, not after
+    assert codes[0] == 0 and -signal.SIGKILL in codes  # killed while running, not after
     done = run(small, *FIGURES)
     assert "reused 2 analyses" in done.output or "reused 3 analyses" in done.output
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
