@@ -217,7 +217,8 @@ def test_killed_runs_recover_by_themselves(project):
     rng = random.Random(7)
     out = project / "output"
     for attempt in range(4):
-        proc = start(project, "run", "--no-figures")
+        # --rebuild: every run recomputes (an unchanged run would reuse, done at once)
+        proc = start(project, "run", "--no-figures", "--rebuild")
         time.sleep(rng.uniform(0.3, 2.0))
         proc.kill()
         proc.communicate()
