@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from bench_engine import best_of
+from bench_engine import interleaved
 
 from metaall.models.bayes import fit_bayes
 from metaall.models.priors import turner_prior
@@ -87,7 +87,7 @@ def main() -> None:
     ours = {}
     for case in cases:
         fit = partial(fit_bayes, case["input"]["yi"], case["input"]["vi"], **case["settings"])
-        ours[case["name"]] = best_of(fit)
+        ours[case["name"]] = interleaved([fit], 3)[0]
     theirs = {} if args.skip_r else bayesmeta_times(cases)
     print(f"{'case':52s} {'k':>3s} {'metaall s':>10s} {'bayesmeta s':>12s} {'ratio':>7s}")
     for case in cases:
