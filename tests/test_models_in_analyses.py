@@ -198,8 +198,12 @@ def test_proportion_models_include_the_glmm():
     direct = PROJECT.analysis("cart_cr_cri", method="GLMM", mods=())
     assert glmm["measure"] == "PLO" and glmm["k"] == 10 and glmm["note"] == ""
     assert glmm["effect"] == pytest.approx(direct.display(direct.overall.fit.estimate), rel=1e-12)
+    # a rate has no null value: no p-value, no P(effect < null), a dash in the table
+    assert all(r["pval"] is None and r["prob_below_null"] is None for r in rows.values())
     text = invoke("sensitivity", "cart_cr_cri", "--models").output
     assert "the GLMM pools the logit of the proportion" in text and "odds ratio" not in text
+    glmm_line = next(line for line in text.splitlines() if line.startswith("GLMM "))
+    assert "86.40 [82.38, 89.62]    —" in glmm_line and "P(<null)" not in text
 
 
 def test_cm_al_is_not_cautioned_for_rare_events(tmp_path):

@@ -245,6 +245,7 @@ def model_rows(runs: Sequence[ModelRun]) -> list[dict]:
         group = run.result.overall if run.result is not None else None
         fit = group.fit if group is not None and group.estimable else None
         bayes = fit is not None and methods.method(fit.method).family == methods.BAYES
+        tested = not run.spec.single_arm  # a rate has no null to test against
         row = {
             "model": run.label,
             "method": run.spec.method,
@@ -266,8 +267,8 @@ def model_rows(runs: Sequence[ModelRun]) -> list[dict]:
                 effect=clean(show(fit.estimate)),
                 ci_lb=clean(show(fit.ci_lb)),
                 ci_ub=clean(show(fit.ci_ub)),
-                pval=None if bayes else clean(fit.pval),
-                prob_below_null=clean(fit.prob_mu_below(0.0)) if bayes else None,
+                pval=clean(fit.pval) if tested and not bayes else None,
+                prob_below_null=clean(fit.prob_mu_below(0.0)) if tested and bayes else None,
                 tau2=clean(fit.tau2),
                 I2=clean(fit.I2),
             )
@@ -293,7 +294,7 @@ def model_text(runs: Sequence[ModelRun], rows: list[dict]) -> str:
         if row["prob_below_null"] is not None:
             p = f"P(<null)={row['prob_below_null']:.3f}"
         else:
-            p = fmt_p(row["pval"])
+            p = "—" if row["pval"] is None else fmt_p(row["pval"])
         out.append(
             f"{row['model']:<{width}}  {row['measure']:>3}  {row['k']:>3}  {effect:<22}  "
             f"{p:<14}  {fmt_num(row['tau2'], 4)}"
