@@ -267,14 +267,9 @@ def _generic(row: RowReader, effect: Effect) -> None:
     if scale not in EFFECT_SCALES:
         row.fail("effect_scale", f"required for a generic effect: {' or '.join(EFFECT_SCALES)}")
         return
-    ratio = scale == "ratio"
-    if ratio:
-        for name in ("effect", "effect_lower", "effect_upper"):
-            value = getattr(effect, name)
-            if value is not None and value <= 0:
-                row.fail(name, f"a ratio must be positive, got {value:g}")
-        if not row.ok("effect", "effect_lower", "effect_upper"):
-            return
+    limits = ("effect", "effect_lower", "effect_upper")
+    if scale == "ratio" and not _positive(row, effect, limits, "ratio"):
+        return
     if se is not None and se <= 0:
         row.fail("se", f"a standard error must be positive, got {se:g}")
     elif (lower is None) != (upper is None):
@@ -296,13 +291,19 @@ def _generic(row: RowReader, effect: Effect) -> None:
         )
 
 
-def _hazard_ratio(row: RowReader, effect: Effect) -> None:
-    hr, lower, upper = effect.hr, effect.hr_lower, effect.hr_upper
-    for name in ("hr", "hr_lower", "hr_upper"):
+def _positive(row: RowReader, effect: Effect, names: tuple[str, ...], what: str) -> bool:
+    """Fail each of ``names`` that holds a value ≤ 0 (a ratio or its CI limit); whether
+    all of them are fine."""
+    for name in names:
         value = getattr(effect, name)
         if value is not None and value <= 0:
-            row.fail(name, f"a hazard ratio must be positive, got {value:g}")
-    if not row.ok("hr", "hr_lower", "hr_upper"):
+            row.fail(name, f"a {what} must be positive, got {value:g}")
+    return row.ok(*names)
+
+
+def _hazard_ratio(row: RowReader, effect: Effect) -> None:
+    hr, lower, upper = effect.hr, effect.hr_lower, effect.hr_upper
+    if not _positive(row, effect, ("hr", "hr_lower", "hr_upper"), "hazard ratio"):
         return
     if (lower is None) != (upper is None):
         row.fail("hr_upper" if upper is None else "hr_lower", "give both CI limits or neither")

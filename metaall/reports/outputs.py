@@ -41,7 +41,7 @@ from metaall.data.locking import locked
 from metaall.data.writing import UnsafeTarget, temporaries, write_atomic
 from metaall.reports.changes import changes
 from metaall.reports.records import analysis_record, table_rows
-from metaall.reports.tables import to_csv, to_json, to_markdown
+from metaall.reports.tables import report_files, to_json
 from metaall.reports.text import render_text
 
 MANIFEST = ".metaall-run.json"
@@ -70,14 +70,9 @@ class Outputs:
 
 def table_files(result: AnalysisResult) -> dict[str, bytes]:
     """The report of one analysis as text, JSON, CSV and Markdown files."""
-    stem = result.stem
-    rows = table_rows(result)
-    return {
-        f"{stem}.txt": render_text(result).encode(),
-        f"{stem}.json": to_json(analysis_record(result)).encode(),
-        f"{stem}.csv": to_csv(rows).encode(),
-        f"{stem}.md": to_markdown(rows).encode(),
-    }
+    return report_files(
+        result.stem, render_text(result), analysis_record(result), table_rows(result)
+    )
 
 
 def sha256(data: bytes) -> str:

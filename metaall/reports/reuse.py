@@ -26,7 +26,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,6 +67,8 @@ def source_digest() -> str:
 def run_inputs(figures: tuple[FigureSettings, tuple[str, ...]] | None) -> dict:
     """What every analysis of one run shares: the versions, metaall's source digest and
     the figure settings."""
+    from importlib import metadata  # (email, zipfile: not on every command's start-up path)
+
     versions = {"metaall": __version__, "source": source_digest(), "numpy": np.__version__}
     versions |= {name: metadata.version(name) for name in ("scipy", "matplotlib")}
     look = None if figures is None else {**_plain(figures[0]), "formats": list(figures[1])}

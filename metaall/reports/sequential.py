@@ -20,7 +20,7 @@ from metaall.analysis.sequential import SequentialAnalysis, tsa_of
 from metaall.formatting import fmt_num
 from metaall.reports.records import clean
 from metaall.reports.table import effect_text
-from metaall.reports.tables import to_csv, to_json, to_markdown
+from metaall.reports.tables import report_files
 
 SPENDING_NAMES = {"obrien-fleming": "O'Brien-Fleming", "pocock": "Pocock"}
 MAX_LABEL = 44
@@ -354,13 +354,7 @@ def tsa_files(result: AnalysisResult) -> dict[str, bytes]:
         view = tsa_of(result)
     except ValueError as exc:
         return {f"{stem}.txt": f"Trial sequential analysis not done: {exc}\n".encode()}
-    rows = trial_rows(view)
-    return {
-        f"{stem}.txt": tsa_text(view).encode(),
-        f"{stem}.json": to_json(tsa_record(view)).encode(),
-        f"{stem}.csv": to_csv(rows).encode(),
-        f"{stem}.md": to_markdown(rows).encode(),
-    }
+    return report_files(stem, tsa_text(view), tsa_record(view), trial_rows(view))
 
 
 def verdict_of(result: AnalysisResult, group=None) -> str:

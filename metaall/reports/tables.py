@@ -90,3 +90,14 @@ def to_markdown(rows: Sequence[dict], columns: Iterable[str] | None = None, digi
     lines = [f"| {head} |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(show(row.get(col)) for col in columns) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def report_files(stem: str, text: str, record, rows: Sequence[dict]) -> dict[str, bytes]:
+    """One report as the files ``run`` writes: ``stem``.txt (``text``), .json
+    (``record``), .csv and .md (``rows``)."""
+    return {
+        f"{stem}.txt": text.encode(),
+        f"{stem}.json": to_json(record).encode(),
+        f"{stem}.csv": to_csv(rows).encode(),
+        f"{stem}.md": to_markdown(rows).encode(),
+    }
