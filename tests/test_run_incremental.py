@@ -286,6 +286,8 @@ def test_the_key_is_the_analysis_rows_and_settings_not_where_rows_sit(project):
     edited[first] = replace(effects[first], note=effects[first].note + ".")
     assert analysis_key(spec, replace(data, effects=tuple(edited)), run_) != key
     assert analysis_key(replace(spec, level=0.9), data, run_) != key
+    elsewhere = replace(spec, path=str(project.resolve() / "analyses" / "os.yaml"))
+    assert analysis_key(elsewhere, data, run_) == key  # metaall -C DIR run, or run in DIR
     look = (FigureSettings(), ("png",))
     assert analysis_key(spec, data, run_inputs(look)) != key
     assert run_inputs(look) != run_inputs((FigureSettings(dpi=600), ("png",)))

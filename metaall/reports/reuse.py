@@ -4,19 +4,20 @@ Each analysis gets a content key: the SHA-256 of its inputs in canonical JSON, n
 the rows that feed it (every effects.csv row of its comparison and outcome, in file
 order, and the studies.csv rows of their studies), the tag vocabulary, its parsed
 spec, the run's settings (figure style, width, font, size, dpi and formats, or no
-figures), the versions of metaall and of the libraries whose numbers or drawing end
-up in the files (numpy, scipy, matplotlib), and a digest of metaall's own source files
-(an edited or unreleased metaall is another metaall, whatever its version says).
-Where a row sits in its file (``path``, ``line``) enters no output and is left out, so
-adding a trial to one analysis leaves the keys of the others as they were. The key
-covers all subgroups of an analysis: a subgroup's rows are chosen before the
-restriction to it (one row per study, one study per overlap group), so any new row of
-the analysis may change each of them.
+figures), the versions of metaall and of the libraries whose numbers or drawing end up
+in the files (numpy, scipy, matplotlib), and a digest of metaall's own source files
+(an edited or unreleased metaall is another metaall, whatever its version says). Where
+a row sits in its file (``path``, ``line``) enters no output and is left out, so
+adding a trial to one analysis leaves the keys of the others as they were; so is the
+path the spec was read from (``metaall -C DIR run`` and ``metaall run`` in DIR share
+their keys). The key covers all subgroups of an analysis: a subgroup's rows are chosen
+before the restriction to it (one row per study, one study per overlap group), so any
+new row of the analysis may change each of them.
 
 An analysis is reused when the manifest (:mod:`metaall.reports.outputs`) records the
 same key for it, its summary, and every file it wrote with bytes still on disk as
-recorded; anything else (a file deleted or edited, an older manifest without keys)
-and it is recomputed.
+recorded; anything else (a file deleted or edited, an older manifest without keys) and
+it is recomputed.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ if TYPE_CHECKING:  # figures sit above reports; the key needs only the settings'
     from metaall.figures.settings import FigureSettings
 
 LOCATION = ("path", "line")
-"""Fields of a row that say where it sits in its file (error messages only)."""
+"""Fields of a row or spec that say where it sits (error messages only; the outputs
+name a spec as analyses/NAME.yaml, whichever folder the run was started from)."""
 
 
 def _plain(value: object, skip: tuple[str, ...] = ()) -> object:
@@ -82,7 +84,7 @@ def analysis_key(spec: AnalysisSpec, data: Extractions, run: Mapping) -> str:
     studies = {effect.study: data.study_of(effect) for effect in effects}
     inputs = {
         **run,
-        "spec": _plain(spec),
+        "spec": _plain(spec, LOCATION),
         "vocabulary": _plain(data.vocabulary.tags),
         "effects": [_plain(effect, LOCATION) for effect in effects],
         "studies": [_plain(study, LOCATION) for study in studies.values()],
