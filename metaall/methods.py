@@ -132,6 +132,12 @@ class Method:
         return self.family == RANDOM
 
     @property
+    def inverse_variance(self) -> bool:
+        """True for FE and the tau² estimators: per-study effects pooled by inverse
+        variance (the models that also fit a meta-regression)."""
+        return not self.tables and self.family in INVERSE_VARIANCE
+
+    @property
     def interval(self) -> str:
         """What its interval is called: ``CrI`` (credible) for a Bayesian model, else
         ``CI``."""
@@ -510,10 +516,8 @@ def inverse_variance(name: object) -> Method:
     """The method called ``name`` if it pools per-study effects by inverse variance
     (FE or a tau² estimator); ValueError naming the alternatives otherwise."""
     entry = method(name)
-    if entry.tables or entry.family not in INVERSE_VARIANCE:
-        allowed = ", ".join(
-            n for n, m in METHODS.items() if not m.tables and m.family in INVERSE_VARIANCE
-        )
+    if not entry.inverse_variance:
+        allowed = ", ".join(n for n, m in METHODS.items() if m.inverse_variance)
         raise ValueError(
             f"method {entry.name} ({entry.model}) does not pool effect sizes by inverse "
             f"variance; use one of {allowed}"

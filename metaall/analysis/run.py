@@ -720,8 +720,7 @@ def _difference(spec, groups, labels, yi, vi) -> SubgroupTest | None:
     if len(pooled) < 2:
         return None
     q, df, p = q_between([f.estimate for f in pooled], [f.se for f in pooled])
-    method = methods.method(spec.method)
-    if method.tables or method.family not in methods.INVERSE_VARIANCE:
+    if not methods.method(spec.method).inverse_variance:
         return SubgroupTest(q, df, p)  # the moderator test is an inverse-variance model
     ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
     qm, _, qm_p, _ = common_tau2_test(yi[ok], vi[ok], labels[ok], spec.method, spec.test)

@@ -249,11 +249,8 @@ def overrides(options: dict) -> dict:
     ``pool --mods none`` does: the figure or diagnostic does not draw on it."""
     out = {name: options.get(name) for name in MODEL_OPTIONS}
     method = options.get("method")
-    if "mods" not in options and method is not None:
-        try:
-            methods.inverse_variance(method)
-        except ValueError:
-            out["mods"] = ()
+    if "mods" not in options and method is not None and not methods.method(method).inverse_variance:
+        out["mods"] = ()
     return out
 
 
